@@ -1,0 +1,61 @@
+"""The aiohttp application: routes, middlewares, and resources opened in cleanup_ctx."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import AsyncIterator
+
+from aiohttp import web
+
+from edge import handlers
+from edge.errors import errors_middleware
+from edge.keys import ALL as KEYS
+from edge.profiles import MemoryProfiles, load_profiles
+from edge.settings import Settings
+from edge.state import load
+from manifests.token import Signer
+
+log = logging.getLogger("sizzle.edge")
+
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Expose-Headers": "Content-Length, Content-Range",
+}
+PREFLIGHT_HEADERS = {
+    **CORS_HEADERS,
+    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
+    "Access-Control-Allow-Headers": "Range",
+    "Access-Control-Max-Age": "86400",
+}
+
+
+@web.middleware
+async def cors_middleware(request: web.Request, handler: handlers.Handler) -> web.StreamResponse:
+    """Answer every CORS preflight here, before routing, so media and playlists all allow Range."""
+    if request.method == "OPTIONS":
+        return web.Response(status=204, headers=PREFLIGHT_HEADERS)
+    return await handler(request)
+
+
+async def _add_cors(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.update(CORS_HEADERS)
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(middlewares=[cors_middleware, errors_middleware])
+    app[KEYS.settings] = settings
+    app.on_response_prepare.append(_add_cors)
+
+    async def resources(app: web.Application) -> AsyncIterator[None]:
+        signer = Signer(dict(settings.signing_keys), settings.active_key)
+        app[KEYS.loaded] = await asyncio.to_thread(load, settings.catalog, signer)
+        app[KEYS.profiles] = (await asyncio.to_thread(load_profiles, settings.profiles)
+                              if settings.profiles else MemoryProfiles({}))
+        catalog = app[KEYS.loaded].catalog
+        log.info("catalog %s version %s: %d titles, %d clips, %d renditions", catalog.asset_id,
+                 catalog.version, len(catalog.titles), len(catalog.clips), len(catalog.renditions))
+        yield
+
+    app.cleanup_ctx.append(resources)
+    handlers.add_routes(app, settings)
+    return app

@@ -1,0 +1,58 @@
+"""Explicit configuration: one frozen object built from CLI flags and the environment."""
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Mapping
+
+log = logging.getLogger("sizzle.settings")
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+
+
+def default_player_js() -> Path | None:
+    candidate = REPO_ROOT / "node_modules" / "hls.js" / "dist" / "hls.min.js"
+    return candidate if candidate.is_file() else None
+
+
+def parse_keys(text: str) -> dict[int, bytes]:
+    """`SIZZLE_SIGNING_KEYS` = "kid:hexkey,kid:hexkey" (first one signs, all verify)."""
+    keys: dict[int, bytes] = {}
+    for item in text.split(","):
+        kid, _, hexkey = item.strip().partition(":")
+        try:
+            keys[int(kid)] = bytes.fromhex(hexkey)
+        except ValueError:
+            raise ValueError(f"bad signing key entry {item.strip()[:8]!r}...: want KID:HEX") from None
+    return keys
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    catalog: Path
+    profiles: Path | None = None
+    host: str = "127.0.0.1"
+    port: int = 8080
+    signing_keys: Mapping[int, bytes] = field(default_factory=dict)
+    active_key: int = 0
+    player_js: Path | None = None  # hls.min.js for the demo page; None = no demo page
+    demo: bool = False
+    access_log: bool = False
+
+    @property
+    def package_dir(self) -> Path:
+        return self.catalog.parent
+
+
+def signing_keys_from_env(env: Mapping[str, str] = os.environ) -> tuple[dict[int, bytes], int]:
+    """Keys from SIZZLE_SIGNING_KEYS; without it a random key for this process (single node only)."""
+    text = env.get("SIZZLE_SIGNING_KEYS", "").strip()
+    if text:
+        keys = parse_keys(text)
+        return keys, next(iter(keys))
+    log.warning("SIZZLE_SIGNING_KEYS not set: using a random key; variant URLs will not survive "
+                "a restart or verify on another node")
+    return {0: secrets.token_bytes(32)}, 0

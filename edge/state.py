@@ -1,0 +1,57 @@
+"""What the edge holds in memory for one loaded catalog, and how it gets there (blocking: run it
+off the event loop)."""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from manifests.cadence import DEFAULT_CADENCE, Cadence
+from manifests.catalog import Catalog, CatalogError, parse_catalog
+from manifests.render import PlaylistIndex, build_index
+from manifests.token import Signer
+
+SEGMENT_NAME = re.compile(r"s(\d{5,9})\.m4s")
+
+
+@dataclass(frozen=True, slots=True)
+class Loaded:
+    catalog: Catalog
+    index: PlaylistIndex
+    package_dir: Path
+    cadence: Cadence
+    signer: Signer
+
+    def media_path(self, rendition_id: str, name: str) -> Path | None:
+        """The file behind a media URL, or None when no such init or segment exists."""
+        rendition = self.catalog.rendition(rendition_id)
+        if rendition is None:
+            return None
+        if name == Path(rendition.init).name:
+            return self.package_dir / rendition.init
+        match = SEGMENT_NAME.fullmatch(name)
+        if match is None:
+            return None
+        number = int(match.group(1))
+        if number >= len(self.catalog.segments) or rendition.segment_uri(number) != f"{rendition_id}/{name}":
+            return None
+        return self.package_dir / rendition.segment_uri(number)
+
+
+def media_prefix(version: str) -> str:
+    """Media URIs as written into variant playlists, relative to /sizzle/v/{token}/{rendition}.m3u8."""
+    return f"../../media/{version}/"
+
+
+def load(catalog_path: Path, signer: Signer, cadence: Cadence = DEFAULT_CADENCE) -> Loaded:
+    try:
+        data = catalog_path.read_bytes()
+    except OSError as exc:
+        raise CatalogError(f"cannot read {catalog_path}: {exc.strerror}") from None
+    catalog = parse_catalog(data)
+    package_dir = catalog_path.parent
+    for rendition in catalog.renditions:
+        if not (package_dir / rendition.init).is_file():
+            raise CatalogError(f"{catalog_path}: rendition {rendition.id}: missing {rendition.init}")
+    return Loaded(catalog, build_index(catalog, media_prefix(catalog.version)), package_dir,
+                  cadence, signer)

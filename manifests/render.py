@@ -1,0 +1,139 @@
+"""HLS rendering from precomputed fragments: a request only joins bytes and sums a few numbers.
+
+`PlaylistIndex` is built once per catalog (and media location); it holds, per rendition, the
+playlist header and each clip's `#EXTINF`/URI lines, so a variant is header + fragments + tags.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from manifests.catalog import Catalog, Rendition
+from manifests.planner import Plan
+
+PLAYLIST_VERSION = 6  # EXT-X-MAP in a media playlist (RFC 8216 section 7)
+DISCONTINUITY = b"#EXT-X-DISCONTINUITY\n"
+ENDLIST = b"#EXT-X-ENDLIST\n"
+
+
+@dataclass(frozen=True, slots=True)
+class RenditionIndex:
+    rendition: Rendition
+    header: bytes
+    fragments: tuple[bytes, ...]  # per clip index
+    segment_bits: tuple[int, ...]  # per segment index
+
+
+@dataclass(frozen=True, slots=True)
+class PlaylistIndex:
+    catalog: Catalog
+    renditions: Mapping[str, RenditionIndex]
+
+
+def format_duration(seconds: float) -> str:
+    return f"{seconds:.6f}".rstrip("0").rstrip(".") if seconds else "0"
+
+
+def build_index(catalog: Catalog, media_prefix: str) -> PlaylistIndex:
+    """media_prefix is prepended to the package-relative URIs in catalog.json (e.g. "../../media/V/")."""
+    renditions: dict[str, RenditionIndex] = {}
+    for rendition in catalog.renditions:
+        header = (
+            "#EXTM3U\n"
+            f"#EXT-X-VERSION:{PLAYLIST_VERSION}\n"
+            f"#EXT-X-TARGETDURATION:{catalog.target_duration}\n"
+            "#EXT-X-MEDIA-SEQUENCE:0\n"
+            "#EXT-X-PLAYLIST-TYPE:VOD\n"
+            "#EXT-X-INDEPENDENT-SEGMENTS\n"
+            f'#EXT-X-MAP:URI="{media_prefix}{rendition.init}"\n'
+        ).encode()
+        fragments = tuple(
+            "".join(
+                f"#EXTINF:{format_duration(catalog.segments[n].duration)},\n"
+                f"{media_prefix}{rendition.segment_uri(n)}\n"
+                for n in clip.segments
+            ).encode()
+            for clip in catalog.clips
+        )
+        bits = tuple(s.bytes[rendition.id] * 8 for s in catalog.segments)
+        renditions[rendition.id] = RenditionIndex(rendition, header, fragments, bits)
+    return PlaylistIndex(catalog, renditions)
+
+
+def reel_segments(catalog: Catalog, plan: Plan) -> list[int]:
+    return [n for clip in plan.clips for n in catalog.clips[clip].segments]
+
+
+def bandwidth(durations: Sequence[float], bits: Sequence[int], target: int) -> tuple[int, int]:
+    """(peak, average) bit/s. Peak follows Apple's authoring spec: the highest bit rate of any run of
+    contiguous segments lasting 0.5-1.5x the target duration (the whole reel if none qualifies)."""
+    total_time = sum(durations)
+    total_bits = sum(bits)
+    average = total_bits / total_time
+    low, high = 0.5 * target, 1.5 * target
+    peak = 0.0
+    count = len(durations)
+    for start in range(count):
+        time = 0.0
+        run = 0
+        for end in range(start, count):
+            time += durations[end]
+            run += bits[end]
+            if time > high + 1e-9:
+                break
+            if time >= low - 1e-9:
+                peak = max(peak, run / time)
+    if peak == 0.0:
+        peak = average
+    return int(peak + 0.5), int(average + 0.5)
+
+
+def render_variant(index: PlaylistIndex, plan: Plan, rendition_id: str) -> bytes:
+    """The media playlist of one rendition of a reel; DISCONTINUITY at every non-adjacent cut."""
+    entry = index.renditions[rendition_id]
+    catalog = index.catalog
+    parts = [entry.header]
+    previous = -1
+    for clip in plan.clips:
+        if previous >= 0 and not catalog.follows(previous, clip):
+            parts.append(DISCONTINUITY)
+        parts.append(entry.fragments[clip])
+        previous = clip
+    parts.append(ENDLIST)
+    return b"".join(parts)
+
+
+def render_master(index: PlaylistIndex, plan: Plan, variant_prefix: str) -> bytes:
+    """The master playlist; variant URIs are variant_prefix + rendition id + '.m3u8'."""
+    catalog = index.catalog
+    segments = reel_segments(catalog, plan)
+    if not segments:
+        raise ValueError("empty reel")
+    durations = [catalog.segments[n].duration for n in segments]
+    lines = ["#EXTM3U", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    for entry in index.renditions.values():
+        rendition = entry.rendition
+        peak, average = bandwidth(durations, [entry.segment_bits[n] for n in segments],
+                                  catalog.target_duration)
+        lines.append(
+            f"#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},"
+            f'CODECS="{rendition.codecs}",RESOLUTION={rendition.width}x{rendition.height},'
+            f"FRAME-RATE={rendition.frame_rate:.3f}")
+        lines.append(f"{variant_prefix}{rendition.id}.m3u8")
+    return ("\n".join(lines) + "\n").encode()
+
+
+def plan_document(catalog: Catalog, plan: Plan) -> dict[str, object]:
+    """The reel as data: clips in order with their title and start offset in the reel."""
+    clips = []
+    offset = 0.0
+    for position, index in enumerate(plan.clips):
+        clip = catalog.clips[index]
+        title = catalog.titles[clip.title]
+        clips.append({
+            "position": position, "clip": clip.id, "title": title.id, "name": title.name,
+            "talent": list(clip.talent), "frames": clip.frames,
+            "start": round(offset, 6), "duration": round(clip.duration, 6),
+        })
+        offset += clip.duration
+    return {"catalog": catalog.version, "duration": round(offset, 6), "clips": clips}
