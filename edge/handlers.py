@@ -30,7 +30,7 @@ async def _plan_for(request: web.Request) -> tuple[str, Plan]:
         fail(400, "bad_user", "user ids are 1-128 characters from A-Z a-z 0-9 . _ ~ @ + -")
     loaded = request.app[KEYS.loaded]
     profile = await request.app[KEYS.profiles].get(user)
-    ranking = rank_titles(loaded.catalog, profile.titles if profile else ())
+    ranking = rank_titles(loaded.catalog, profile.titles if profile else (), loaded.cadence.depth)
     return user, plan_reel(loaded.catalog, ranking, user, loaded.cadence)
 
 

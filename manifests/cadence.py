@@ -19,6 +19,12 @@ class Cadence:
     def frames(self) -> int:
         return sum(slot.frames for slot in self.slots)
 
+    @property
+    def depth(self) -> int:
+        """How many ranked titles a plan can reach: each slot exhausts at most one title, so a
+        slot at rank r never looks past position r - 1 + len(slots)."""
+        return max((slot.rank for slot in self.slots), default=0) + len(self.slots)
+
     def screen_time(self, rank: int) -> int:
         return sum(slot.frames for slot in self.slots if slot.rank == rank)
 

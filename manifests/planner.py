@@ -19,9 +19,11 @@ class Plan:
     clips: tuple[int, ...]  # indices into Catalog.clips, in reel order
 
 
-def rank_titles(catalog: Catalog, preferred: Sequence[str]) -> list[int]:
+def rank_titles(catalog: Catalog, preferred: Sequence[str], depth: int | None = None) -> list[int]:
     """The viewer's ranking as title indices: known preferred titles first (unknown ids and repeats
-    dropped), then the rest of the catalog in its own order."""
+    dropped), then the rest of the catalog in its own order, cut at `depth` titles when given (the
+    planner asks for more only if a catalog too thin for the cadence runs it dry), so a request
+    costs the same on a catalog of 100 titles as on one of 5,000."""
     seen: set[int] = set()
     ranking: list[int] = []
     for title_id in preferred:
@@ -29,7 +31,12 @@ def rank_titles(catalog: Catalog, preferred: Sequence[str]) -> list[int]:
         if index is not None and index not in seen:
             seen.add(index)
             ranking.append(index)
-    ranking.extend(i for i in range(len(catalog.titles)) if i not in seen)
+    limit = len(catalog.titles) if depth is None else min(depth, len(catalog.titles))
+    for index in range(len(catalog.titles)):
+        if len(ranking) >= limit:
+            break
+        if index not in seen:
+            ranking.append(index)
     return ranking
 
 

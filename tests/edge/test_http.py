@@ -7,7 +7,7 @@ import pytest
 
 from edge.app import create_app
 from edge.settings import Settings
-from tests.catalogs import make_catalog, write_package
+from loadtest.synthetic_catalog import make_catalog, write_package
 
 KEY = {7: b"k" * 32}
 

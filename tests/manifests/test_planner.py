@@ -6,7 +6,7 @@ import pytest
 from manifests.cadence import DEFAULT_CADENCE, Cadence, Slot
 from manifests.catalog import parse_catalog
 from manifests.planner import plan_reel, rank_titles
-from tests.catalogs import make_catalog
+from loadtest.synthetic_catalog import make_catalog
 
 
 @pytest.fixture(scope="module")
@@ -67,3 +67,12 @@ def test_catalog_too_small_gives_a_shorter_reel_not_an_error():
     catalog = parse_catalog(orjson.dumps(make_catalog(titles=2, lengths=(40,))))
     plan = plan_reel(catalog, [0, 1], "x", DEFAULT_CADENCE)
     assert sorted(plan.clips) == [0, 1]
+
+
+@pytest.mark.parametrize("user", [f"d{n}" for n in range(20)])
+def test_ranking_cut_at_cadence_depth_plans_the_same_reel(user):
+    thin = parse_catalog(orjson.dumps(make_catalog(titles=40, lengths=(40, 160))))
+    preferred = [f"t{(n * 3) % 40}" for n in range(4)]
+    full = plan_reel(thin, rank_titles(thin, preferred), user, DEFAULT_CADENCE)
+    cut = plan_reel(thin, rank_titles(thin, preferred, DEFAULT_CADENCE.depth), user, DEFAULT_CADENCE)
+    assert cut == full and len(full.clips) == len(DEFAULT_CADENCE.slots)

@@ -12,7 +12,7 @@ from manifests.cadence import DEFAULT_CADENCE
 from manifests.catalog import parse_catalog
 from manifests.planner import Plan, plan_reel, rank_titles
 from manifests.render import bandwidth, build_index, plan_document, render_master, render_variant
-from tests.catalogs import make_catalog
+from loadtest.synthetic_catalog import make_catalog
 
 PREFIX = "../../media/v1/"
 

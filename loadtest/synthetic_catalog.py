@@ -1,4 +1,4 @@
-"""Generated catalogs for unit and HTTP tests (the real-media package is built in tests/ingest)."""
+"""Synthetic catalogs of any size, for tests, benchmarks and load tests (real media comes from ingest)."""
 from __future__ import annotations
 
 import hashlib
