@@ -28,8 +28,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $@
 
-$(HLSJS): package.json
-	npm install --no-audit --no-fund --silent
+$(HLSJS): package.json package-lock.json
+	npm ci --no-audit --no-fund --silent
 	@touch $@
 
 $(CHROMIUM):
