@@ -11,8 +11,13 @@ mmap) and absolute offsets into it; a `Box` is just a typed window into that buf
 from __future__ import annotations
 
 import struct
-from collections.abc import Buffer, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+try:
+    from collections.abc import Buffer  # Python >= 3.12
+except ImportError:  # pragma: no cover - Python 3.11
+    Buffer = bytes | bytearray | memoryview  # type: ignore[misc]
 
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")
@@ -135,6 +140,7 @@ class Tfhd:
     track_id: int
     default_sample_duration: int | None
     default_sample_size: int | None
+    default_sample_flags: int | None
 
 
 def read_tfhd(buf: Buffer, box: Box) -> Tfhd:
@@ -146,13 +152,16 @@ def read_tfhd(buf: Buffer, box: Box) -> Tfhd:
         pos += 8
     if flags & 0x02:  # sample-description-index
         pos += 4
-    duration = size = None
+    duration = size = sample_flags = None
     if flags & 0x08:
         duration = _U32.unpack_from(buf, pos)[0]
         pos += 4
     if flags & 0x10:
         size = _U32.unpack_from(buf, pos)[0]
-    return Tfhd(track_id, duration, size)
+        pos += 4
+    if flags & 0x20:
+        sample_flags = _U32.unpack_from(buf, pos)[0]
+    return Tfhd(track_id, duration, size, sample_flags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +169,7 @@ class Trun:
     sample_count: int
     durations: tuple[int, ...]  # one per sample, defaults applied
     sizes: tuple[int, ...]  # one per sample, defaults applied (0 when unknown)
+    first_sample_flags: int | None  # first-sample-flags, else the first sample's own flags
 
     @property
     def duration(self) -> int:
@@ -173,27 +183,30 @@ def read_trun(buf: Buffer, box: Box, default_duration: int = 0, default_size: in
     pos = box.payload + 8
     if flags & 0x001:  # data-offset
         pos += 4
+    first_flags = None
     if flags & 0x004:  # first-sample-flags
+        first_flags = _U32.unpack_from(buf, pos)[0]
         pos += 4
     has_duration, has_size = bool(flags & 0x100), bool(flags & 0x200)
-    fields = has_duration + has_size + bool(flags & 0x400) + bool(flags & 0x800)
-    if pos + 4 * fields * count > box.end:
+    stride = 4 * (has_duration + has_size + bool(flags & 0x400) + bool(flags & 0x800))
+    if pos + stride * count > box.end:
         raise BoxError(f"trun at offset {box.offset} is shorter than its {count} samples")
-    durations: list[int] = []
-    sizes: list[int] = []
-    for _ in range(count):
-        if has_duration:
-            durations.append(_U32.unpack_from(buf, pos)[0])
-            pos += 4
-        else:
-            durations.append(default_duration)
-        if has_size:
-            sizes.append(_U32.unpack_from(buf, pos + 4 * 0)[0])
-            pos += 4
-        else:
-            sizes.append(default_size)
-        pos += 4 * (bool(flags & 0x400) + bool(flags & 0x800))
-    return Trun(count, tuple(durations), tuple(sizes))
+    durations = [default_duration] * count
+    sizes = [default_size] * count
+    if has_duration or has_size:
+        for i in range(count):
+            at = pos + i * stride
+            if has_duration:
+                durations[i] = _U32.unpack_from(buf, at)[0]
+                at += 4
+            if has_size:
+                sizes[i] = _U32.unpack_from(buf, at)[0]
+                at += 4
+            if i == 0 and first_flags is None and flags & 0x400:
+                first_flags = _U32.unpack_from(buf, at)[0]
+    elif first_flags is None and flags & 0x400 and count:
+        first_flags = _U32.unpack_from(buf, pos)[0]
+    return Trun(count, tuple(durations), tuple(sizes), first_flags)
 
 
 def read_mdhd_timescale(buf: Buffer, box: Box) -> int:
@@ -215,11 +228,17 @@ class Trex:
     track_id: int
     default_sample_duration: int
     default_sample_size: int
+    default_sample_flags: int
 
 
 def read_trex(buf: Buffer, box: Box) -> Trex:
-    track_id, _desc, duration, size = struct.unpack_from(">4I", buf, box.payload + 4)
-    return Trex(track_id, duration, size)
+    track_id, _desc, duration, size, flags = struct.unpack_from(">5I", buf, box.payload + 4)
+    return Trex(track_id, duration, size, flags)
+
+
+def is_sync_sample(sample_flags: int) -> bool:
+    """ISO/IEC 14496-12 sample flags: sample_is_non_sync_sample (bit 16) clear."""
+    return not sample_flags & 0x00010000
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,25 +276,36 @@ def _descriptor(view: memoryview, pos: int) -> tuple[int, int, int]:
     return tag, pos, length
 
 
-def read_esds_audio_object_type(buf: Buffer, box: Box) -> int:
-    """The AudioSpecificConfig object type in an `esds` (2 = AAC-LC, as in mp4a.40.2)."""
+def _decoder_config(buf: Buffer, box: Box) -> tuple[memoryview, int, int]:
+    """(view, payload offset, payload end) of the DecoderConfigDescriptor inside an `esds`."""
     view = memoryview(buf)
-    tag, pos, length = _descriptor(view, box.payload + 4)
+    tag, pos, _ = _descriptor(view, box.payload + 4)
     if tag != 0x03:
         raise BoxError("esds: no ES_Descriptor")
     flags = view[pos + 2]
     pos += 3
-    if flags & 0x80:
+    if flags & 0x80:  # streamDependenceFlag
         pos += 2
-    if flags & 0x40:
+    if flags & 0x40:  # URL_Flag
         pos += 1 + view[pos]
-    if flags & 0x20:
+    if flags & 0x20:  # OCRstreamFlag
         pos += 2
     tag, pos, length = _descriptor(view, pos)
     if tag != 0x04:
         raise BoxError("esds: no DecoderConfigDescriptor")
-    end = pos + length
-    pos += 13  # objectTypeIndication .. avgBitrate
+    return view, pos, pos + length
+
+
+def read_esds_object_type_indication(buf: Buffer, box: Box) -> int:
+    """The objectTypeIndication of an `esds` (0x40 = MPEG-4 audio, the "40" in mp4a.40.2)."""
+    view, pos, _ = _decoder_config(buf, box)
+    return int(view[pos])
+
+
+def read_esds_audio_object_type(buf: Buffer, box: Box) -> int:
+    """The AudioSpecificConfig object type in an `esds` (2 = AAC-LC, the "2" in mp4a.40.2)."""
+    view, pos, end = _decoder_config(buf, box)
+    pos += 13  # objectTypeIndication, streamType, bufferSizeDB, maxBitrate, avgBitrate
     while pos < end:
         tag, body, length = _descriptor(view, pos)
         if tag == 0x05 and length >= 1:
@@ -285,21 +315,3 @@ def read_esds_audio_object_type(buf: Buffer, box: Box) -> int:
             return int(object_type)
         pos = body + length
     raise BoxError("esds: no DecoderSpecificInfo")
-
-
-def read_esds_object_type_indication(buf: Buffer, box: Box) -> int:
-    """The objectTypeIndication (0x40 = MPEG-4 audio) in an `esds`."""
-    view = memoryview(buf)
-    tag, pos, _ = _descriptor(view, box.payload + 4)
-    flags = view[pos + 2]
-    pos += 3
-    if flags & 0x80:
-        pos += 2
-    if flags & 0x40:
-        pos += 1 + view[pos]
-    if flags & 0x20:
-        pos += 2
-    tag, pos, _ = _descriptor(view, pos)
-    if tag != 0x04:
-        raise BoxError("esds: no DecoderConfigDescriptor")
-    return int(view[pos])

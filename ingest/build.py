@@ -1,0 +1,129 @@
+"""Build a Mega Asset package: spec -> probe -> plan -> encode -> package -> catalog, atomically.
+
+Everything is validated (spec, sources, clip ranges) before any encoding starts. The package is built
+in a hidden sibling folder `.NAME.tmp-XXXX` and renamed into place only when complete; an existing
+package is swapped out only then (atomically with renameat2(RENAME_EXCHANGE) where the OS has it).
+On any failure the temporary folder is removed and the old package is left untouched.
+"""
+from __future__ import annotations
+
+import ctypes
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from ingest.catalog import CATALOG_NAME, build_catalog, write_catalog
+from ingest.encode import Progress, encode_plan
+from ingest.errors import IngestError
+from ingest.package import package_rendition
+from ingest.plan import Plan, make_plan
+from ingest.probe import SourceInfo, probe
+from ingest.spec import Spec, load_spec
+
+_WORK = ".encode"  # scratch sub-folder of the staging folder for the whole fragmented MP4s
+
+
+def build_package(spec_path: Path, out_dir: Path, *,
+                  progress: Progress | None = None) -> dict[str, Any]:
+    """Build the package for the spec at spec_path into out_dir; return the catalog dict.
+
+    Raises IngestError (one line, naming the culprit) for any bad input or unusable output path;
+    out_dir is then exactly as it was.
+    """
+    spec = load_spec(Path(spec_path))
+    plan = make_plan(spec, probe_sources(spec))
+    out_dir = Path(out_dir).absolute()
+    _check_destination(out_dir)
+    with _staging(out_dir) as staging:
+        work = staging / _WORK
+        work.mkdir()
+        media = encode_plan(plan, work, progress)
+        packaged = [package_rendition(media[r.id], staging / r.id, plan, r) for r in plan.renditions]
+        shutil.rmtree(work)
+        catalog = build_catalog(plan, packaged)
+        write_catalog(catalog, staging)
+        staging.chmod(0o755)  # mkdtemp made it private; the package is for serving
+        _publish(staging, out_dir)
+    return catalog
+
+
+def probe_sources(spec: Spec) -> dict[str, SourceInfo]:
+    """{title id: SourceInfo}; a file used by several titles is probed once."""
+    by_path: dict[Path, SourceInfo] = {}
+    out: dict[str, SourceInfo] = {}
+    for title in spec.titles:
+        if title.source not in by_path:
+            by_path[title.source] = probe(title.source, title.where)
+        out[title.id] = by_path[title.source]
+    return out
+
+
+def plan_spec(spec_path: Path) -> Plan:
+    """Validate a spec and its sources without encoding anything."""
+    spec = load_spec(Path(spec_path))
+    return make_plan(spec, probe_sources(spec))
+
+
+def _check_destination(out_dir: Path) -> None:
+    if out_dir.exists() or out_dir.is_symlink():
+        if not out_dir.is_dir():
+            raise IngestError(f"output {out_dir} exists and is not a folder")
+        if any(out_dir.iterdir()) and not (out_dir / CATALOG_NAME).is_file():
+            raise IngestError(f"output {out_dir} is a non-empty folder without {CATALOG_NAME}: "
+                              "refusing to replace it")
+    parent = out_dir.parent
+    if parent.exists() and not parent.is_dir():
+        raise IngestError(f"output {out_dir}: {parent} is not a folder")
+
+
+@contextmanager
+def _staging(out_dir: Path) -> Iterator[Path]:
+    """A fresh hidden sibling folder; removed again unless it was published."""
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.tmp-", dir=out_dir.parent))
+    except OSError as exc:
+        raise IngestError(f"cannot write output {out_dir}: {exc.strerror or exc}") from None
+    try:
+        yield staging
+    except OSError as exc:
+        raise IngestError(f"cannot write output {out_dir}: {exc.strerror or exc}"
+                          f"{f' ({exc.filename})' if exc.filename else ''}") from None
+    finally:
+        if staging.is_symlink():  # after swapping places with a symlinked old package
+            staging.unlink()
+        elif staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def _publish(staging: Path, out_dir: Path) -> None:
+    """Move the finished package into place, replacing an old one only now."""
+    if not out_dir.exists():
+        os.rename(staging, out_dir)
+        return
+    if _exchange(staging, out_dir):
+        return  # staging now holds the old package; _staging removes it
+    old = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.old-", dir=out_dir.parent))
+    os.rename(out_dir, old / "package")
+    try:
+        os.rename(staging, out_dir)
+    except OSError:
+        os.rename(old / "package", out_dir)
+        raise
+    finally:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with Linux renameat2(RENAME_EXCHANGE); False where unsupported."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):
+        return False
+    at_fdcwd, rename_exchange = -100, 2
+    result = renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange)
+    return bool(result == 0)

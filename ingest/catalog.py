@@ -1,0 +1,116 @@
+"""Assemble and write `catalog.json` (schema 1, see docs/catalog.md) from the plan and the packages.
+
+Segment durations come from the video `trun` sample durations and must be identical in every
+rendition (as must every tfdt); anything else is an internal error. `version` is the first 16 hex
+characters of a blake2b over the catalog index (everything but `version`, `created` included), the
+build time in nanoseconds, and the digests of every rendition's init and segment bytes: different
+media always get a different version, and so does a rebuild of identical media (even within the same
+second of `created`), so "changes on every new encode" holds.
+"""
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from ingest.package import (INIT_NAME, SEGMENT_NAME, PackagedRendition, PackagingError,
+                            average_bandwidth, peak_bandwidth)
+from ingest.plan import AUDIO_CHANNELS, AUDIO_RATE, Plan
+
+SCHEMA = 1
+CATALOG_NAME = "catalog.json"
+
+
+def build_catalog(plan: Plan, packaged: Sequence[PackagedRendition],
+                  created: datetime | None = None) -> dict[str, Any]:
+    """The catalog dict, with `version` computed over the index and the media digests."""
+    _check_aligned(packaged)
+    top = packaged[0]
+    durations = [round(float(top.duration(s.index)), 6) for s in plan.segments]
+    when = created or datetime.now(UTC)
+    stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
+    audio_codecs = {p.audio_codec for p in packaged}
+    if len(audio_codecs) != 1:
+        raise PackagingError(f"renditions disagree on the audio codec: {sorted(audio_codecs)}")
+    audio_codec = audio_codecs.pop()
+    catalog: dict[str, Any] = {
+        "schema": SCHEMA,
+        "asset_id": plan.asset_id,
+        "version": "",
+        "created": stamp,
+        "frame_rate": [plan.frame_rate.numerator, plan.frame_rate.denominator],
+        "segment_frames": plan.segment_frames,
+        "timescale": top.timescale,
+        "audio": {"codec": audio_codec, "sample_rate": AUDIO_RATE, "channels": AUDIO_CHANNELS},
+        "renditions": [_rendition(p, plan, durations) for p in packaged],
+        "titles": [{"id": t.id, "name": t.name, "talent": list(t.talent)} for t in plan.titles],
+        "segments": [
+            {"index": s.index, "start_frame": s.start_frame, "frames": s.frames,
+             "duration": durations[s.index],
+             "bytes": {p.rendition.id: p.fragments[s.index].bytes for p in packaged}}
+            for s in plan.segments
+        ],
+        "clips": [
+            {"id": c.id, "title": c.title.id, "talent": list(c.talent), "frames": c.frames,
+             "start_frame": c.start_frame,
+             "start": round(float(c.start_frame / plan.frame_rate), 6),
+             "duration": round(sum(float(top.duration(i)) for i in c.segments), 6),
+             "source": {"file": Path(c.title.source_text).name,
+                        "start": round(float(c.source_start), 6)},
+             "segments": list(c.segments)}
+            for c in plan.clips
+        ],
+    }
+    catalog["version"] = _version(catalog, packaged, time.time_ns() if created is None else 0)
+    return catalog
+
+
+def write_catalog(catalog: dict[str, Any], folder: Path) -> Path:
+    path = folder / CATALOG_NAME
+    path.write_bytes(orjson.dumps(catalog, option=orjson.OPT_INDENT_2) + b"\n")
+    return path
+
+
+def _rendition(p: PackagedRendition, plan: Plan, durations: list[float]) -> dict[str, Any]:
+    r = p.rendition
+    sizes = [f.bytes for f in p.fragments]
+    return {
+        "id": r.id,
+        "width": r.width,
+        "height": r.height,
+        "frame_rate": round(float(plan.frame_rate), 3),
+        "video_codec": p.video_codec,
+        "codecs": f"{p.video_codec},{p.audio_codec}",
+        "bandwidth": peak_bandwidth(sizes, durations),
+        "average_bandwidth": average_bandwidth(sizes, durations),
+        "init": f"{r.id}/{INIT_NAME}",
+        "segment_template": f"{r.id}/{SEGMENT_NAME}",
+    }
+
+
+def _check_aligned(packaged: Sequence[PackagedRendition]) -> None:
+    """Every rendition must have the same segment timestamps, durations and frame counts."""
+    top = packaged[0]
+    for other in packaged[1:]:
+        if other.timescale != top.timescale:
+            raise PackagingError(f"{other.rendition.id}: timescale {other.timescale} "
+                                 f"!= {top.timescale}")
+        for a, b in zip(top.fragments, other.fragments, strict=True):
+            if (a.video_tfdt, a.video_duration, a.video_samples) != \
+                    (b.video_tfdt, b.video_duration, b.video_samples):
+                raise PackagingError(f"segment {a.index}: {other.rendition.id} video timing differs "
+                                     f"from {top.rendition.id}")
+
+
+def _version(catalog: dict[str, Any], packaged: Sequence[PackagedRendition], salt: int) -> str:
+    index = {k: v for k, v in catalog.items() if k != "version"}
+    digest = hashlib.blake2b(orjson.dumps(index, option=orjson.OPT_SORT_KEYS), digest_size=32)
+    digest.update(salt.to_bytes(16, "big"))
+    for p in packaged:
+        digest.update(p.digest)
+    return digest.hexdigest()[:16]

@@ -1,0 +1,72 @@
+"""`sizzle ingest SPEC.json --out DIR`: build a Mega Asset package.
+
+Bad input prints one line, `sizzle ingest: error: <message>`, to stderr and returns 2; the output
+folder is then exactly as it was.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import TextIO
+
+from ingest.build import build_package
+from ingest.errors import IngestError
+
+PROG = "sizzle ingest"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Encode and segment a Mega Asset from a JSON ingest spec.")
+    parser.add_argument("spec", type=Path, metavar="SPEC", help="ingest spec (JSON)")
+    parser.add_argument("--out", type=Path, required=True, metavar="DIR",
+                        help="package folder to create or replace (atomically)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
+    return parser
+
+
+class _ProgressLine:
+    """Rewrites one status line on a terminal, at most every whole percent."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self._last = -1
+
+    def __call__(self, done: int, total: int) -> None:
+        percent = 100 * done // max(total, 1)
+        if percent != self._last:
+            self._last = percent
+            self._stream.write(f"\rencoding {percent:3d}% ({done}/{total} frames)")
+            if done >= total:
+                self._stream.write("\n")
+            self._stream.flush()
+
+
+def run(argv: list[str]) -> int:
+    """Entry point for `sizzle ingest`; returns the process exit status."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # argparse has already printed usage + error (status 2) or help (0)
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    progress = None if args.quiet or not sys.stderr.isatty() else _ProgressLine(sys.stderr)
+    started = time.monotonic()
+    try:
+        catalog = build_package(args.spec, args.out, progress=progress)
+    except IngestError as exc:
+        print(f"{PROG}: error: {exc}", file=sys.stderr)
+        return 2
+    if not args.quiet:
+        seconds = sum(s["duration"] for s in catalog["segments"])
+        ladder = ", ".join(r["id"] for r in catalog["renditions"])
+        print(f"{args.out}: {catalog['asset_id']} version {catalog['version']}: "
+              f"{len(catalog['clips'])} clips, {len(catalog['segments'])} segments, "
+              f"{seconds:.1f} s, renditions {ladder} "
+              f"(built in {time.monotonic() - started:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(run(sys.argv[1:]))

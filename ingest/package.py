@@ -1,0 +1,270 @@
+"""Split one rendition's fragmented MP4 into `init.mp4` + `sNNNNN.m4s`; verify it against the plan.
+
+`init.mp4` is everything before the first `moof` (ftyp + moov); each segment file is one fragment
+(`styp` if present + `moof` + `mdat`; FFmpeg's trailing `mfra` index is dropped). With
+`default_base_moof`, trun data offsets are relative to the moof, so fragments stand alone.
+
+Checked against the plan (a mismatch is an internal error, not bad input): one fragment per planned
+segment, each fragment's video `tfdt` (version 1) equal to the planned start, its video sample count
+equal to the planned frames, and a sync sample first. Real durations come from the video `trun`.
+"""
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+from pathlib import Path
+from typing import BinaryIO
+
+from ingest import boxes
+from ingest.plan import Plan, Rendition
+
+SEGMENT_NAME = "s{index:05d}.m4s"
+INIT_NAME = "init.mp4"
+_SKIPPED = frozenset({"mfra", "free", "skip"})
+
+
+class PackagingError(AssertionError):
+    """The encoder's output does not match the plan: a bug, not bad input."""
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    id: int
+    handler: str  # "vide" | "soun"
+    timescale: int
+    default_duration: int  # from trex
+    default_flags: int  # from trex
+
+
+@dataclass(frozen=True, slots=True)
+class Fragment:
+    index: int
+    bytes: int
+    video_tfdt: int
+    video_samples: int
+    video_duration: int  # video timescale ticks
+    audio_tfdt: int | None
+    audio_samples: int
+    audio_duration: int  # audio timescale ticks
+
+
+@dataclass(frozen=True, slots=True)
+class PackagedRendition:
+    rendition: Rendition
+    timescale: int
+    audio_timescale: int
+    video_codec: str  # e.g. avc1.64001f
+    audio_codec: str  # e.g. mp4a.40.2
+    fragments: tuple[Fragment, ...]
+    digest: bytes  # blake2b of init.mp4 and every segment, in order
+
+    def duration(self, index: int) -> Fraction:
+        return Fraction(self.fragments[index].video_duration, self.timescale)
+
+
+def package_rendition(fmp4: Path, folder: Path, plan: Plan,
+                      rendition: Rendition) -> PackagedRendition:
+    """Write folder/init.mp4 and folder/sNNNNN.m4s from fmp4, verify them, describe them."""
+    folder.mkdir(parents=True, exist_ok=True)
+    digest = hashlib.blake2b(digest_size=32)
+    fragments: list[Fragment] = []
+    with fmp4.open("rb") as src:
+        pieces = _top_level(src)
+        init = bytearray()
+        pending = bytearray()  # styp & co. waiting for their moof
+        moov: bytes | None = None
+        tracks: dict[int, Track] = {}
+        for kind, data in pieces:
+            if kind == "moof":
+                if moov is None:
+                    raise PackagingError(f"{fmp4.name}: moof before moov")
+                if not fragments:
+                    (folder / INIT_NAME).write_bytes(init)
+                    digest.update(init)
+                mdat_kind, mdat = next(pieces, ("", b""))
+                if mdat_kind != "mdat":
+                    raise PackagingError(f"{fmp4.name}: moof not followed by mdat")
+                segment = bytes(pending) + data + mdat
+                pending.clear()
+                fragment = _describe(data, len(fragments), len(segment), tracks)
+                (folder / SEGMENT_NAME.format(index=fragment.index)).write_bytes(segment)
+                digest.update(segment)
+                fragments.append(fragment)
+            elif not fragments and kind != "mdat":
+                init += data
+                if kind == "moov":
+                    moov = data
+                    tracks = _tracks(moov)
+            elif kind in _SKIPPED:
+                continue
+            elif kind == "mdat":
+                raise PackagingError(f"{fmp4.name}: mdat outside a fragment")
+            else:
+                pending += data
+    if moov is None:
+        raise PackagingError(f"{fmp4.name}: no moov")
+    video, audio = _track_of(tracks, "vide"), _track_of(tracks, "soun")
+    result = PackagedRendition(
+        rendition=rendition, timescale=video.timescale, audio_timescale=audio.timescale,
+        video_codec=_video_codec(moov), audio_codec=_audio_codec(moov),
+        fragments=tuple(fragments), digest=digest.digest())
+    verify(result, plan)
+    return result
+
+
+def verify(packaged: PackagedRendition, plan: Plan) -> None:
+    """Fragments must be exactly the planned segments."""
+    rid = packaged.rendition.id
+    if len(packaged.fragments) != len(plan.segments):
+        raise PackagingError(f"{rid}: {len(packaged.fragments)} fragments, "
+                             f"planned {len(plan.segments)} segments")
+    for fragment, segment in zip(packaged.fragments, plan.segments):
+        expected = Fraction(segment.start_frame * packaged.timescale) / plan.frame_rate
+        if fragment.video_tfdt != expected:
+            raise PackagingError(f"{rid} segment {segment.index}: video tfdt {fragment.video_tfdt}, "
+                                 f"planned {float(expected)} (frame {segment.start_frame})")
+        if fragment.video_samples != segment.frames:
+            raise PackagingError(f"{rid} segment {segment.index}: {fragment.video_samples} frames, "
+                                 f"planned {segment.frames}")
+
+
+def _top_level(src: BinaryIO) -> Iterator[tuple[str, bytes]]:
+    """(type, whole box bytes) for each top-level box of a file, read one box at a time."""
+    while True:
+        head = src.read(8)
+        if not head:
+            return
+        if len(head) < 8:
+            raise PackagingError("truncated box header")
+        size = int.from_bytes(head[:4], "big")
+        kind = head[4:].decode("latin-1")
+        if size == 1:
+            large = src.read(8)
+            head += large
+            size = int.from_bytes(large, "big")
+        elif size == 0:
+            rest = src.read()
+            yield kind, head + rest
+            return
+        body = src.read(size - len(head))
+        if len(body) != size - len(head):
+            raise PackagingError(f"truncated {kind} box")
+        yield kind, head + body
+
+
+def _tracks(moov: bytes) -> dict[int, Track]:
+    trex = {t.track_id: t for t in (boxes.read_trex(moov, b) for b in _all(moov, "moov/mvex/trex"))}
+    tracks: dict[int, Track] = {}
+    for trak in _all(moov, "moov/trak"):
+        tkhd = boxes.find(moov, trak, "tkhd")
+        hdlr = boxes.find(moov, trak, "mdia/hdlr")
+        mdhd = boxes.find(moov, trak, "mdia/mdhd")
+        if tkhd is None or hdlr is None or mdhd is None:
+            raise PackagingError("trak without tkhd/hdlr/mdhd")
+        track_id = boxes.read_tkhd_track_id(moov, tkhd)
+        defaults = trex.get(track_id)
+        tracks[track_id] = Track(
+            track_id, boxes.read_hdlr_type(moov, hdlr), boxes.read_mdhd_timescale(moov, mdhd),
+            defaults.default_sample_duration if defaults else 0,
+            defaults.default_sample_flags if defaults else 0)
+    return tracks
+
+
+def _track_of(tracks: dict[int, Track], handler: str) -> Track:
+    found = [t for t in tracks.values() if t.handler == handler]
+    if len(found) != 1:
+        raise PackagingError(f"want exactly one {handler!r} track, found {len(found)}")
+    return found[0]
+
+
+def _describe(moof: bytes, index: int, size: int, tracks: dict[int, Track]) -> Fragment:
+    per_track: dict[str, tuple[int, int, int]] = {}
+    for traf in _all(moof, "moof/traf"):
+        tfhd_box = boxes.find(moof, traf, "tfhd")
+        tfdt_box = boxes.find(moof, traf, "tfdt")
+        if tfhd_box is None or tfdt_box is None:
+            raise PackagingError(f"fragment {index}: traf without tfhd/tfdt")
+        tfhd = boxes.read_tfhd(moof, tfhd_box)
+        track = tracks.get(tfhd.track_id)
+        if track is None:
+            raise PackagingError(f"fragment {index}: unknown track {tfhd.track_id}")
+        version, tfdt = boxes.read_tfdt(moof, tfdt_box)
+        if version != 1:
+            raise PackagingError(f"fragment {index}: tfdt version {version}, want 1")
+        duration = samples = 0
+        first_flags: int | None = None
+        default_duration = tfhd.default_sample_duration
+        if default_duration is None:
+            default_duration = track.default_duration
+        for trun_box in boxes.find_all(moof, traf, "trun"):
+            trun = boxes.read_trun(moof, trun_box, default_duration)
+            if samples == 0:
+                first_flags = trun.first_sample_flags
+            duration += trun.duration
+            samples += trun.sample_count
+        if track.handler == "vide":
+            if first_flags is None:
+                first_flags = tfhd.default_sample_flags
+            if first_flags is None:
+                first_flags = track.default_flags
+            if samples == 0 or not boxes.is_sync_sample(first_flags):
+                raise PackagingError(f"fragment {index}: does not start with a sync sample")
+        per_track[track.handler] = (tfdt, samples, duration)
+    if "vide" not in per_track:
+        raise PackagingError(f"fragment {index}: no video")
+    video = per_track["vide"]
+    audio = per_track.get("soun", (None, 0, 0))
+    return Fragment(index, size, video[0], video[1], video[2], audio[0], audio[1], audio[2])
+
+
+def _all(buf: bytes, path: str) -> Iterator[boxes.Box]:
+    return boxes.find_all(buf, None, path)
+
+
+def _video_codec(moov: bytes) -> str:
+    for trak in _all(moov, "moov/trak"):
+        avcc = boxes.find(moov, trak, "mdia/minf/stbl/stsd/avc1/avcC")
+        if avcc is not None:
+            return boxes.read_avcc(moov, avcc).codec
+    raise PackagingError("no avc1/avcC in moov")
+
+
+def _audio_codec(moov: bytes) -> str:
+    for trak in _all(moov, "moov/trak"):
+        esds = boxes.find(moov, trak, "mdia/minf/stbl/stsd/mp4a/esds")
+        if esds is not None:
+            oti = boxes.read_esds_object_type_indication(moov, esds)
+            return f"mp4a.{oti:02x}.{boxes.read_esds_audio_object_type(moov, esds)}"
+    raise PackagingError("no mp4a/esds in moov")
+
+
+def peak_bandwidth(sizes: Sequence[int], durations: Sequence[float]) -> int:
+    """Apple's peak: the highest bit rate of any run of contiguous segments lasting 0.5-1.5x
+    the target duration (= ceil of the longest segment)."""
+    if not sizes:
+        return 0
+    target = math.ceil(max(durations))
+    low, high = 0.5 * target, 1.5 * target
+    best = 0.0
+    for i in range(len(sizes)):
+        bits = 0
+        seconds = 0.0
+        for j in range(i, len(sizes)):
+            bits += 8 * sizes[j]
+            seconds += durations[j]
+            if seconds > high + 1e-9:
+                break
+            if seconds >= low - 1e-9:
+                best = max(best, bits / seconds)
+    if best == 0.0:  # no run fits the window (a single over-long segment): per-segment peak
+        best = max(8 * s / d for s, d in zip(sizes, durations))
+    return math.ceil(best)
+
+
+def average_bandwidth(sizes: Sequence[int], durations: Sequence[float]) -> int:
+    """Total bits over total duration."""
+    total = sum(durations)
+    return math.ceil(8 * sum(sizes) / total) if total > 0 else 0
