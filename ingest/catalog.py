@@ -18,9 +18,9 @@ from typing import Any
 
 import orjson
 
-from ingest.package import (INIT_NAME, SEGMENT_NAME, PackagedRendition, PackagingError,
-                            average_bandwidth, peak_bandwidth)
+from ingest.package import INIT_NAME, SEGMENT_NAME, PackagedRendition, PackagingError
 from ingest.plan import AUDIO_CHANNELS, AUDIO_RATE, Plan
+from manifests.render import bandwidth, target_duration
 
 SCHEMA = 1
 CATALOG_NAME = "catalog.json"
@@ -79,6 +79,7 @@ def write_catalog(catalog: dict[str, Any], folder: Path) -> Path:
 def _rendition(p: PackagedRendition, plan: Plan, durations: list[float]) -> dict[str, Any]:
     r = p.rendition
     sizes = [f.bytes for f in p.fragments]
+    peak, average = bandwidth(durations, [8 * size for size in sizes], target_duration(durations))
     return {
         "id": r.id,
         "width": r.width,
@@ -86,8 +87,8 @@ def _rendition(p: PackagedRendition, plan: Plan, durations: list[float]) -> dict
         "frame_rate": round(float(plan.frame_rate), 3),
         "video_codec": p.video_codec,
         "codecs": f"{p.video_codec},{p.audio_codec}",
-        "bandwidth": peak_bandwidth(sizes, durations),
-        "average_bandwidth": average_bandwidth(sizes, durations),
+        "bandwidth": peak,
+        "average_bandwidth": average,
         "init": f"{r.id}/{INIT_NAME}",
         "segment_template": f"{r.id}/{SEGMENT_NAME}",
     }

@@ -11,8 +11,7 @@ equal to the planned frames, and a sync sample first. Real durations come from t
 from __future__ import annotations
 
 import hashlib
-import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -240,31 +239,3 @@ def _audio_codec(moov: bytes) -> str:
             return f"mp4a.{oti:02x}.{boxes.read_esds_audio_object_type(moov, esds)}"
     raise PackagingError("no mp4a/esds in moov")
 
-
-def peak_bandwidth(sizes: Sequence[int], durations: Sequence[float]) -> int:
-    """Apple's peak: the highest bit rate of any run of contiguous segments lasting 0.5-1.5x
-    the target duration (= ceil of the longest segment)."""
-    if not sizes:
-        return 0
-    target = math.ceil(max(durations))
-    low, high = 0.5 * target, 1.5 * target
-    best = 0.0
-    for i in range(len(sizes)):
-        bits = 0
-        seconds = 0.0
-        for j in range(i, len(sizes)):
-            bits += 8 * sizes[j]
-            seconds += durations[j]
-            if seconds > high + 1e-9:
-                break
-            if seconds >= low - 1e-9:
-                best = max(best, bits / seconds)
-    if best == 0.0:  # no run fits the window (a single over-long segment): per-segment peak
-        best = max(8 * s / d for s, d in zip(sizes, durations))
-    return math.ceil(best)
-
-
-def average_bandwidth(sizes: Sequence[int], durations: Sequence[float]) -> int:
-    """Total bits over total duration."""
-    total = sum(durations)
-    return math.ceil(8 * sum(sizes) / total) if total > 0 else 0

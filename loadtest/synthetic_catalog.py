@@ -43,8 +43,9 @@ def make_catalog(titles: int = 8, lengths: tuple[int, ...] = (40, 40, 40, 80, 80
         "frame_rate": [fps, 1], "segment_frames": segment_frames, "timescale": 15360,
         "audio": {"codec": "mp4a.40.2", "sample_rate": 48000, "channels": 2},
         "renditions": [
-            {"id": rid, "width": w, "height": h, "frame_rate": float(fps), "video_codec": codecs.split(",")[0],
-             "codecs": codecs, "bandwidth": 0, "average_bandwidth": 0, "init": f"{rid}/init.mp4",
+            {"id": rid, "width": w, "height": h, "frame_rate": float(fps),
+             "video_codec": codecs.split(",")[0], "codecs": codecs, "bandwidth": 0,
+             "average_bandwidth": 0, "init": f"{rid}/init.mp4",
              "segment_template": f"{rid}/s{{index:05d}}.m4s"}
             for rid, w, h, codecs in RENDITIONS
         ],

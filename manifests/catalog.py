@@ -4,6 +4,7 @@ Pure: `parse_catalog` takes bytes, never a path. The schema is documented in doc
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any, Mapping
@@ -171,8 +172,7 @@ def parse_catalog(data: bytes) -> Catalog:
     if not clips:
         raise CatalogError("catalog: no clips")
 
-    longest = max(s.duration for s in segments)
-    target = int(longest) if longest == int(longest) else int(longest) + 1
+    target = math.ceil(max(s.duration for s in segments) - 1e-9)
     return Catalog(
         asset_id=str(raw.get("asset_id", "")), version=version, frame_rate=frame_rate,
         segment_frames=segment_frames, renditions=tuple(renditions), titles=tuple(titles),

@@ -5,6 +5,7 @@ playlist header and each clip's `#EXTINF`/URI lines, so a variant is header + fr
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -64,13 +65,18 @@ def reel_segments(catalog: Catalog, plan: Plan) -> list[int]:
     return [n for clip in plan.clips for n in catalog.clips[clip].segments]
 
 
+def target_duration(durations: Sequence[float]) -> int:
+    """EXT-X-TARGETDURATION: the smallest integer at or above every segment duration."""
+    longest = max(durations)
+    return math.ceil(longest - 1e-9)
+
+
 def bandwidth(durations: Sequence[float], bits: Sequence[int], target: int) -> tuple[int, int]:
-    """(peak, average) bit/s. Peak follows Apple's authoring spec: the highest bit rate of any run of
-    contiguous segments lasting 0.5-1.5x the target duration (the whole reel if none qualifies)."""
-    total_time = sum(durations)
-    total_bits = sum(bits)
-    average = total_bits / total_time
-    low, high = 0.5 * target, 1.5 * target
+    """(peak, average) bit/s, rounded up. Peak follows Apple's authoring spec: the highest bit rate
+    of any run of contiguous segments lasting 0.5-1.5x the target duration; where no run fits
+    (a reel shorter than half the target), the densest single segment."""
+    average = sum(bits) / sum(durations)
+    low, high = 0.5 * target - 1e-9, 1.5 * target + 1e-9
     peak = 0.0
     count = len(durations)
     for start in range(count):
@@ -79,13 +85,13 @@ def bandwidth(durations: Sequence[float], bits: Sequence[int], target: int) -> t
         for end in range(start, count):
             time += durations[end]
             run += bits[end]
-            if time > high + 1e-9:
+            if time > high:
                 break
-            if time >= low - 1e-9:
-                peak = max(peak, run / time)
+            if time >= low and run > peak * time:
+                peak = run / time
     if peak == 0.0:
-        peak = average
-    return int(peak + 0.5), int(average + 0.5)
+        peak = max(b / d for b, d in zip(bits, durations))
+    return math.ceil(peak), math.ceil(average)
 
 
 def render_variant(index: PlaylistIndex, plan: Plan, rendition_id: str) -> bytes:

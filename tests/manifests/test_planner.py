@@ -3,10 +3,10 @@ from __future__ import annotations
 import orjson
 import pytest
 
+from loadtest.synthetic_catalog import make_catalog
 from manifests.cadence import DEFAULT_CADENCE, Cadence, Slot
 from manifests.catalog import parse_catalog
 from manifests.planner import plan_reel, rank_titles
-from loadtest.synthetic_catalog import make_catalog
 
 
 @pytest.fixture(scope="module")
