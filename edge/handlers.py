@@ -91,6 +91,10 @@ async def demo_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
 
+async def no_content(request: web.Request) -> web.Response:
+    return web.Response(status=204, headers={"Cache-Control": "public, max-age=86400"})
+
+
 async def demo_viewers(request: web.Request) -> web.Response:
     profiles = request.app[KEYS.profiles]
     users = profiles.users() if hasattr(profiles, "users") else []
@@ -107,6 +111,7 @@ def add_routes(app: web.Application, settings: Settings) -> None:
     if settings.demo:
         app.router.add_get("/", demo_page)
         app.router.add_get("/demo/viewers.json", demo_viewers)
+        app.router.add_get("/favicon.ico", no_content)
         if settings.player_js is not None:
             player_js = settings.player_js
 
