@@ -13,11 +13,9 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Union
 
-try:
-    from collections.abc import Buffer  # Python >= 3.12
-except ImportError:  # pragma: no cover - Python 3.11
-    Buffer = bytes | bytearray | memoryview  # type: ignore[misc]
+Buffer = Union[bytes, bytearray, memoryview]  # noqa: UP007 (a runtime alias that works on 3.11)
 
 _U32 = struct.Struct(">I")
 _U64 = struct.Struct(">Q")

@@ -70,7 +70,7 @@ class RenditionWriter:
                 continue  # encoder priming: dropped so the track starts at 0 with no edit list
             self._container.mux(packet)
 
-    def _mux_video(self, packet: av.Packet) -> None:
+    def _mux_video(self, packet: av.Packet) -> None:  # type: ignore[type-arg]
         if not packet.duration:  # the last sample of the file needs a duration too
             assert packet.time_base is not None
             packet.duration = int(self._frame_time / packet.time_base)

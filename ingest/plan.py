@@ -89,7 +89,7 @@ def audio_sample_at(frame: int, frame_rate: Fraction) -> int:
     return round(frame * AUDIO_RATE / frame_rate)
 
 
-def even(value: float) -> int:
+def even(value: float | Fraction) -> int:
     return max(2, 2 * round(value / 2))
 
 

@@ -62,11 +62,12 @@ def _probe_open(container: av.container.InputContainer, path: Path, where: str) 
     time_base = video.time_base
     if time_base is None:
         raise IngestError(f"{where}: video stream of {path} has no time base")
-    rate = video.guessed_rate or video.average_rate or video.base_rate
-    if not rate or rate <= 0:
+    raw_rate = video.guessed_rate or video.average_rate or video.base_rate
+    if not raw_rate or raw_rate <= 0:
         raise IngestError(f"{where}: cannot tell the frame rate of {path}")
-    rate = Fraction(rate)
-    sar = Fraction(ctx.sample_aspect_ratio or 0)
+    rate = Fraction(raw_rate.numerator, raw_rate.denominator)
+    sar_raw = ctx.sample_aspect_ratio
+    sar = Fraction(sar_raw.numerator, sar_raw.denominator) if sar_raw else Fraction(0)
     if sar <= 0:
         sar = Fraction(1)
 
