@@ -15,7 +15,7 @@ DEMO_DIR ?= build/demo
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: help setup demo test test-fast bench clean
+.PHONY: help setup demo test test-fast lint bench clean
 
 help:
 	@echo "make demo   build the demo Mega Asset from ../shared/media (if needed), serve it, print the URL"
@@ -41,8 +41,12 @@ setup: $(STAMP) $(HLSJS)
 demo: setup
 	$(BIN)/sizzle demo --out $(DEMO_DIR) --host $(HOST) --port $(PORT)
 
-test: setup $(CHROMIUM)
+test: setup $(CHROMIUM) lint
 	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check -q edge manifests ingest loadtest benchmarks tests
+	$(BIN)/mypy edge manifests ingest
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not e2e"

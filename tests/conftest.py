@@ -1,0 +1,143 @@
+"""Session fixtures shared by the real-client tests: one real package, one running server."""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Generator, Iterator
+
+import orjson
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+MEDIA = REPO.parent / "shared" / "media"
+
+
+@pytest.fixture(scope="session")
+def real_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo Mega Asset (6 titles, 22 clips of 40/80/160 frames, ~65 s), built once per session
+    from the real footage; returns its catalog.json. About 20 s on 2 cores."""
+    if not MEDIA.is_dir():
+        pytest.skip(f"real footage not found at {MEDIA}")
+    from ingest.build import build_package
+    from ingest.demo_spec import write_demo_spec
+
+    work = tmp_path_factory.mktemp("real-package")
+    spec = write_demo_spec(MEDIA, work / "spec.json")
+    build_package(spec, work / "pkg")
+    return work / "pkg" / "catalog.json"
+
+
+@dataclass(frozen=True)
+class LiveServer:
+    base: str  # "http://127.0.0.1:PORT/"
+    viewers: tuple[str, ...]
+    catalog_path: Path
+    log_path: Path
+
+    @property
+    def catalog(self) -> dict[str, Any]:
+        catalog: dict[str, Any] = orjson.loads(self.catalog_path.read_bytes())
+        return catalog
+
+    def log(self, tail: int = 8000) -> str:
+        return self.log_path.read_text(errors="replace")[-tail:]
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
+def wait_healthy(base: str, process: subprocess.Popen[bytes], deadline: float) -> str | None:
+    """Poll /healthz until it answers 200; None on success, else why not."""
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return f"server exited with status {process.returncode}"
+        try:
+            with urllib.request.urlopen(base + "healthz", timeout=2) as response:
+                if response.status == 200:
+                    return None
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            pass
+        try:  # the poll interval; also notices an early exit at once
+            process.wait(timeout=0.1)
+        except subprocess.TimeoutExpired:
+            pass
+    return "no answer on /healthz within the deadline"
+
+
+def viewer_profiles(title_ids: list[str]) -> list[dict[str, object]]:
+    """Three viewers whose favourites all differ: catalog order, reversed, and from the middle."""
+    middle = len(title_ids) // 2
+    return [
+        {"user": "ana", "titles": title_ids},
+        {"user": "ben", "titles": title_ids[::-1]},
+        {"user": "chloe", "titles": title_ids[middle:] + title_ids[:middle]},
+    ]
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(real_package: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """`sizzle serve` as a real subprocess on a free port, with three viewers of different tastes."""
+    work = tmp_path_factory.mktemp("live-server")
+    titles = [t["id"] for t in orjson.loads(real_package.read_bytes())["titles"]]
+    profiles = viewer_profiles(titles)
+    profiles_path = work / "profiles.jsonl"
+    profiles_path.write_bytes(b"".join(orjson.dumps(p) + b"\n" for p in profiles))
+    env = {**os.environ, "SIZZLE_SIGNING_KEYS": f"1:{secrets.token_hex(32)}", "PYTHONUNBUFFERED": "1"}
+    log_path = work / "server.log"
+    why: str | None = "not started"
+    for _attempt in range(3):  # another process may grab the free port between probe and bind
+        port = free_port()
+        base = f"http://127.0.0.1:{port}/"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "edge.cli", "serve", "--catalog", str(real_package),
+                 "--profiles", str(profiles_path), "--host", "127.0.0.1", "--port", str(port),
+                 "--access-log"],
+                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        why = wait_healthy(base, process, time.monotonic() + 30)
+        if why is None:
+            break
+        stop(process)
+        if b"already in use" not in log_path.read_bytes():
+            break
+    if why is not None:
+        pytest.fail(f"sizzle serve did not come up: {why}\n--- server output ---\n"
+                    f"{log_path.read_text(errors='replace')[-8000:]}")
+    server = LiveServer(base, tuple(str(p["user"]) for p in profiles), real_package, log_path)
+    try:
+        yield server
+    finally:
+        stop(process)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item,
+                              call: pytest.CallInfo[None]) -> Generator[None, Any, None]:
+    """Attach the server's output to any failing test that used the live server."""
+    outcome = yield
+    report = outcome.get_result()
+    server = getattr(item, "funcargs", {}).get("live_server")
+    if report.failed and isinstance(server, LiveServer):
+        report.sections.append(("sizzle serve output (tail)", server.log()))

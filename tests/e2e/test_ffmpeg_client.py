@@ -1,0 +1,241 @@
+"""FFmpeg (through PyAV) as an HLS client of the running edge.
+
+libavformat's HLS demuxer ignores EXT-X-DISCONTINUITY and passes the Mega Asset's own timestamps
+through, so the reel is read from the start and never sought (HLS_RULES.md, "Testing with FFmpeg").
+Those raw timestamps are useful: each packet names its Mega Asset frame, so the test checks not only
+how many frames came out but which ones, in which order.
+
+One more FFmpeg quirk matters here. The HLS demuxer feeds all fMP4 segments of a variant through a
+single mov demuxer, and mov_read_trun() (libavformat/mov.c, "Fragments can overlap in time. Discard
+overlapping frames after decoding.") flags every sample whose tfdt-based dts is not after the
+previous fragment's last dts with AV_PKT_FLAG_DISCARD; the decoder then drops those frames. In a
+reel, a cut to a clip that lies earlier in the Mega Asset is exactly that, so stock FFmpeg hides the
+first segment after every backward cut. That is a limitation of FFmpeg's HLS client (it would need
+to honour DISCONTINUITY), not a fault in the playlists, so the test decodes the packets FFmpeg
+delivered with that flag cleared, and reports what stock FFmpeg would show.
+"""
+from __future__ import annotations
+
+import io
+import urllib.parse
+from fractions import Fraction
+from typing import Any, Callable
+
+import av
+import m3u8
+import pytest
+from av.stream import Discard
+from av.video.frame import PictureType
+
+from tests.conftest import LiveServer
+from tests.e2e.reel import expected_frames, fetch, plan_of
+
+pytestmark = pytest.mark.e2e
+
+VIEWERS = ("ana", "ben", "chloe")
+
+
+def reel_frame_numbers(catalog: dict[str, Any], plan: dict[str, Any]) -> list[int]:
+    """The Mega Asset frame numbers a viewer should see, in order."""
+    clips = {clip["id"]: clip for clip in catalog["clips"]}
+    numbers: list[int] = []
+    for item in plan["clips"]:
+        clip = clips[item["clip"]]
+        assert clip["frames"] == item["frames"], f"plan and catalog disagree on {item['clip']}"
+        numbers.extend(range(clip["start_frame"], clip["start_frame"] + clip["frames"]))
+    return numbers
+
+
+def pick_video(container: av.container.InputContainer, height: int) -> av.video.stream.VideoStream:
+    """PyAV shows every variant of the master as streams; keep the wanted video, discard the rest
+    (so after probing, the HLS demuxer fetches only the wanted variant's segments)."""
+    videos = [s for s in container.streams.video if s.codec_context.height == height]
+    heights = sorted(s.codec_context.height for s in container.streams.video)
+    assert len(videos) == 1, f"want one {height}p video stream among the variants, got {heights}"
+    for stream in container.streams:
+        if stream is not videos[0]:
+            stream.discard = Discard.all
+    return videos[0]
+
+
+def at(item: av.Packet[Any] | av.VideoFrame, rate: Fraction) -> int:
+    """The Mega Asset frame number a packet or frame carries (its raw timestamp, in frames)."""
+    assert item.pts is not None and item.time_base is not None
+    return round(item.pts * item.time_base * rate)
+
+
+def unflagged(packet: av.Packet[Any]) -> av.Packet[Any]:
+    """The same compressed frame in a fresh packet, without the demuxer's DISCARD flag."""
+    copy = av.Packet(bytes(packet))
+    copy.pts, copy.dts, copy.time_base = packet.pts, packet.dts, packet.time_base
+    copy.is_keyframe = packet.is_keyframe
+    return copy
+
+
+@pytest.mark.parametrize("user", VIEWERS)
+def test_ffmpeg_plays_the_whole_reel(live_server: LiveServer, user: str,
+                                     record_property: Callable[[str, object], None]) -> None:
+    assert user in live_server.viewers
+    catalog = live_server.catalog
+    plan = plan_of(live_server, user)
+    want = reel_frame_numbers(catalog, plan)
+    assert len(want) == expected_frames(plan)
+    rate = Fraction(*catalog["frame_rate"])
+
+    delivered: list[int] = []  # Mega Asset frame number of every video packet, in demux order
+    flagged: list[int] = []  # those the mov demuxer marked AV_PKT_FLAG_DISCARD
+    shown: list[int] = []  # frames the decoder gave back
+    with av.open(f"{live_server.base}sizzle/{user}/master.m3u8", timeout=20) as container:
+        video = pick_video(container, 540)
+        decoder = video.codec_context
+        for packet in container.demux(video):
+            if packet.size == 0:  # the flush packet at the end
+                continue
+            delivered.append(at(packet, rate))
+            if packet.is_discard:
+                flagged.append(at(packet, rate))
+            shown.extend(at(frame, rate) for frame in decoder.decode(unflagged(packet)))
+        shown.extend(at(frame, rate) for frame in decoder.decode(None))
+
+    record_property("frames_expected", len(want))
+    record_property("frames_decoded", len(shown))
+    record_property("frames_stock_ffmpeg_would_discard", len(flagged))
+    backward = sum(1 for a, b in zip(want, want[1:]) if b < a)
+    print(f"\nffmpeg {user}: decoded {len(shown)} video frames at 540p, plan has {len(want)} "
+          f"({len(plan['clips'])} clips); stock FFmpeg would hide {len(flagged)} of them "
+          f"(DISCARD-flagged: the first segment after each of {backward} backward cuts)")
+    assert delivered == want, f"{user}: the HLS demuxer did not deliver the planned frames in order"
+    # Exact: FFmpeg decodes every packet it is given and flushes the decoder at the end; a count
+    # that is off by even one frame means a segment lost or gained a frame.
+    assert len(shown) == len(want), (
+        f"{user}: decoded {len(shown)} frames, the plan's clips add up to {len(want)}")
+    assert shown == want, f"{user}: right number of frames, but not the planned ones in order"
+
+
+def segment_index(catalog: dict[str, Any], rendition: dict[str, Any], uri: str) -> int:
+    for n in range(len(catalog["segments"])):
+        if uri.endswith("/" + rendition["segment_template"].format(index=n)):
+            return n
+    raise AssertionError(f"{uri} is no segment of rendition {rendition['id']}")
+
+
+def first_nal_types(packet: av.Packet[Any], extradata: bytes) -> list[int]:
+    """NAL unit types in an AVCC (length-prefixed) H.264 access unit."""
+    size = (extradata[4] & 3) + 1  # lengthSizeMinusOne in the avcC box
+    data = bytes(packet)
+    types, i = [], 0
+    while i + size <= len(data):
+        length = int.from_bytes(data[i:i + size], "big")
+        i += size
+        if i < len(data):
+            types.append(data[i] & 0x1F)
+        i += length
+    return types
+
+
+def inspect_segment(media: bytes) -> dict[str, Any]:
+    """Decode init + one segment on its own, as a player does after a switch or seek."""
+    with av.open(io.BytesIO(media), mode="r", format="mp4") as container:
+        video = container.streams.video[0]
+        audio = container.streams.audio[0] if container.streams.audio else None
+        first_packet: av.Packet[Any] | None = None
+        frames: list[av.VideoFrame] = []
+        audio_start: float | None = None
+        for packet in container.demux(*container.streams):
+            if packet.size == 0 or packet.pts is None or packet.time_base is None:
+                continue
+            if packet.stream is audio and audio_start is None:
+                audio_start = float(packet.pts * packet.time_base)
+            if packet.stream is video:
+                first_packet = first_packet or packet
+                frames.extend(frame for frame in packet.decode() if isinstance(frame, av.VideoFrame))
+        frames.extend(frame for frame in video.codec_context.decode(None))
+        assert first_packet is not None and first_packet.pts is not None, "segment has no video"
+        assert first_packet.time_base is not None
+        return {
+            "frames": len(frames),
+            "key_packet": first_packet.is_keyframe,
+            "nal_types": first_nal_types(first_packet, bytes(video.codec_context.extradata or b"")),
+            "first_frame_type": PictureType(frames[0].pict_type).name if frames else None,
+            "first_frame_is_first_packet": bool(frames) and frames[0].pts == first_packet.pts,
+            "video_start": float(first_packet.pts * first_packet.time_base),
+            "audio_start": audio_start,
+            "sample_rate": audio.codec_context.sample_rate if audio is not None else None,
+        }
+
+
+@pytest.mark.parametrize("rendition_id", ["540p", "360p"])
+def test_every_segment_of_the_variant_stands_alone(live_server: LiveServer, rendition_id: str) -> None:
+    catalog = live_server.catalog
+    rendition = next(r for r in catalog["renditions"] if r["id"] == rendition_id)
+    plan = plan_of(live_server, "ana")
+    variant_url = urllib.parse.urljoin(f"{live_server.base}sizzle/ana/", plan["variants"][rendition_id])
+    text, _ = fetch(variant_url)
+    playlist = m3u8.loads(text.decode(), uri=variant_url)
+    assert playlist.segment_map, "no EXT-X-MAP"
+    init, headers = fetch(urllib.parse.urljoin(variant_url, playlist.segment_map[0].uri))
+    assert headers["Content-Type"] == "video/mp4"
+
+    problems: list[str] = []
+    counts: list[int] = []
+    skews: list[float] = []
+    for segment in playlist.segments:
+        url = urllib.parse.urljoin(variant_url, segment.uri)
+        n = segment_index(catalog, rendition, url)
+        entry = catalog["segments"][n]
+        body, headers = fetch(url)
+        if headers["Content-Type"] != "video/mp4":
+            problems.append(f"s{n}: Content-Type {headers['Content-Type']}")
+        if len(body) != entry["bytes"][rendition_id]:
+            problems.append(f"s{n}: {len(body)} bytes, catalog says {entry['bytes'][rendition_id]}")
+        if abs(segment.duration - entry["duration"]) > 1e-6:
+            problems.append(f"s{n}: EXTINF {segment.duration}, catalog {entry['duration']}")
+        seen = inspect_segment(init + body)
+        counts.append(seen["frames"])
+        if seen["frames"] != entry["frames"]:
+            problems.append(f"s{n}: decoded {seen['frames']} frames, catalog says {entry['frames']}")
+        if not seen["key_packet"] or 5 not in seen["nal_types"]:
+            problems.append(f"s{n}: first video sample is not an IDR "
+                            f"(keyframe flag {seen['key_packet']}, NAL types {seen['nal_types']})")
+        if seen["first_frame_type"] != "I" or not seen["first_frame_is_first_packet"]:
+            problems.append(f"s{n}: first decoded frame is {seen['first_frame_type']}, "
+                            f"from the first packet: {seen['first_frame_is_first_packet']}")
+        if seen["audio_start"] is None:
+            problems.append(f"s{n}: no audio")
+        else:
+            skew = seen["audio_start"] - seen["video_start"]
+            skews.append(skew)
+            if abs(skew) > 1024 / seen["sample_rate"] + 1e-4:  # one AAC frame
+                problems.append(f"s{n}: audio starts {skew * 1000:+.1f} ms from video")
+
+    low, high = min(skews, default=0) * 1000, max(skews, default=0) * 1000
+    print(f"\n{rendition_id}: {len(playlist.segments)} segments, frames per segment {counts}, "
+          f"audio-video start skew {low:+.1f}..{high:+.1f} ms")
+    assert not problems, "\n".join(problems)
+    assert sum(counts) == expected_frames(plan), "segments do not add up to the plan's clips"
+
+
+@pytest.mark.parametrize("user", VIEWERS)
+def test_variants_list_the_planned_segments_and_mark_every_cut(live_server: LiveServer,
+                                                               user: str) -> None:
+    """What both clients above rely on: each variant lists exactly the plan's segments, the
+    renditions agree segment for segment, and DISCONTINUITY marks every non-adjacent cut and
+    nothing else (hls.js would play on without the tags, FFmpeg ignores them, so only this sees it)."""
+    catalog = live_server.catalog
+    plan = plan_of(live_server, user)
+    clips = {clip["id"]: clip for clip in catalog["clips"]}
+    planned = [n for item in plan["clips"] for n in clips[item["clip"]]["segments"]]
+    listed: dict[str, list[tuple[int, bool]]] = {}
+    for rendition in catalog["renditions"]:
+        url = urllib.parse.urljoin(f"{live_server.base}sizzle/{user}/",
+                                   plan["variants"][rendition["id"]])
+        playlist = m3u8.loads(fetch(url)[0].decode(), uri=url)
+        assert playlist.is_endlist and playlist.playlist_type == "vod"
+        listed[rendition["id"]] = [
+            (segment_index(catalog, rendition, urllib.parse.urljoin(url, s.uri)), s.discontinuity)
+            for s in playlist.segments]
+    first, *others = listed.values()
+    assert all(other == first for other in others), "renditions disagree on segments or cuts"
+    assert [n for n, _ in first] == planned, f"{user}: variant segments differ from the plan"
+    wanted_cuts = [i > 0 and n != planned[i - 1] + 1 for i, n in enumerate(planned)]
+    assert [cut for _, cut in first] == wanted_cuts, f"{user}: DISCONTINUITY in the wrong places"
