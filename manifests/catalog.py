@@ -74,6 +74,10 @@ class Catalog:
     title_index: Mapping[str, int]
     clips_by_title: tuple[tuple[int, ...], ...]  # per title index: its clip indices, Mega Asset order
     target_duration: int  # ceil of the longest segment, the same for every playlist of this catalog
+    lengths: tuple[int, ...]  # distinct clip lengths, ascending
+    by_length: tuple[Mapping[int, tuple[int, ...]], ...]  # per title: clip length -> clip indices
+    title_talent: tuple[frozenset[str], ...]  # per title: its talent and all its clips' talent
+    clip_talent: tuple[frozenset[str], ...]  # per clip
 
     def rendition(self, rendition_id: str) -> Rendition | None:
         for rendition in self.renditions:
@@ -177,4 +181,16 @@ def parse_catalog(data: bytes) -> Catalog:
         asset_id=str(raw.get("asset_id", "")), version=version, frame_rate=frame_rate,
         segment_frames=segment_frames, renditions=tuple(renditions), titles=tuple(titles),
         segments=tuple(segments), clips=tuple(clips), title_index=title_index,
-        clips_by_title=tuple(tuple(x) for x in per_title), target_duration=target)
+        clips_by_title=tuple(tuple(x) for x in per_title), target_duration=target,
+        lengths=tuple(sorted({clip.frames for clip in clips})),
+        by_length=tuple(_by_length(clips, indices) for indices in per_title),
+        title_talent=tuple(frozenset(title.talent).union(*(clips[i].talent for i in per_title[title.index]))
+                           for title in titles),
+        clip_talent=tuple(frozenset(clip.talent) for clip in clips))
+
+
+def _by_length(clips: list[Clip], indices: list[int]) -> dict[int, tuple[int, ...]]:
+    grouped: dict[int, list[int]] = {}
+    for i in indices:
+        grouped.setdefault(clips[i].frames, []).append(i)
+    return {length: tuple(group) for length, group in grouped.items()}

@@ -23,12 +23,19 @@ class RenditionIndex:
     header: bytes
     fragments: tuple[bytes, ...]  # per clip index
     segment_bits: tuple[int, ...]  # per segment index
+    clip_bits: tuple[int, ...]  # per clip index: bits of all its segments
+    clip_peak: tuple[float, ...]  # per clip index: bit rate of its densest segment
+    stream_inf: str  # the EXT-X-STREAM-INF attributes after BANDWIDTH/AVERAGE-BANDWIDTH
 
 
 @dataclass(frozen=True, slots=True)
 class PlaylistIndex:
     catalog: Catalog
     renditions: Mapping[str, RenditionIndex]
+    # True when every segment lasts at least half the target duration: then every single segment
+    # is one of Apple's peak windows and no longer run can beat its densest member, so a reel's
+    # peak is the max of its clips' precomputed peaks (the per-request fast path).
+    peak_by_clip: bool
 
 
 def format_duration(seconds: float) -> str:
@@ -57,8 +64,15 @@ def build_index(catalog: Catalog, media_prefix: str) -> PlaylistIndex:
             for clip in catalog.clips
         )
         bits = tuple(s.bytes[rendition.id] * 8 for s in catalog.segments)
-        renditions[rendition.id] = RenditionIndex(rendition, header, fragments, bits)
-    return PlaylistIndex(catalog, renditions)
+        clip_bits = tuple(sum(bits[n] for n in clip.segments) for clip in catalog.clips)
+        clip_peak = tuple(max(bits[n] / catalog.segments[n].duration for n in clip.segments)
+                          for clip in catalog.clips)
+        stream_inf = (f'CODECS="{rendition.codecs}",RESOLUTION={rendition.width}x{rendition.height},'
+                      f"FRAME-RATE={rendition.frame_rate:.3f}")
+        renditions[rendition.id] = RenditionIndex(rendition, header, fragments, bits, clip_bits,
+                                                  clip_peak, stream_inf)
+    shortest = min(s.duration for s in catalog.segments)
+    return PlaylistIndex(catalog, renditions, shortest >= 0.5 * catalog.target_duration - 1e-9)
 
 
 def reel_segments(catalog: Catalog, plan: Plan) -> list[int]:
@@ -109,24 +123,32 @@ def render_variant(index: PlaylistIndex, plan: Plan, rendition_id: str) -> bytes
     return b"".join(parts)
 
 
-def render_master(index: PlaylistIndex, plan: Plan, variant_prefix: str) -> bytes:
-    """The master playlist; variant URIs are variant_prefix + rendition id + '.m3u8'."""
+def reel_bandwidth(index: PlaylistIndex, plan: Plan, entry: RenditionIndex,
+                   reel_seconds: float) -> tuple[int, int]:
+    """(peak, average) of one rendition of a reel, by Apple's definitions (see bandwidth)."""
+    clips = plan.clips
+    if index.peak_by_clip:
+        peak = max([entry.clip_peak[c] for c in clips])
+        average = sum([entry.clip_bits[c] for c in clips]) / reel_seconds
+        return math.ceil(peak), math.ceil(average)
     catalog = index.catalog
     segments = reel_segments(catalog, plan)
-    if not segments:
+    return bandwidth([catalog.segments[n].duration for n in segments],
+                     [entry.segment_bits[n] for n in segments], catalog.target_duration)
+
+
+def render_master(index: PlaylistIndex, plan: Plan, variant_prefix: str) -> bytes:
+    """The master playlist; variant URIs are variant_prefix + rendition id + '.m3u8'."""
+    if not plan.clips:
         raise ValueError("empty reel")
-    durations = [catalog.segments[n].duration for n in segments]
-    lines = ["#EXTM3U", "#EXT-X-INDEPENDENT-SEGMENTS"]
+    clips = index.catalog.clips
+    seconds = sum([clips[c].duration for c in plan.clips])
+    parts = ["#EXTM3U\n#EXT-X-INDEPENDENT-SEGMENTS\n"]
     for entry in index.renditions.values():
-        rendition = entry.rendition
-        peak, average = bandwidth(durations, [entry.segment_bits[n] for n in segments],
-                                  catalog.target_duration)
-        lines.append(
-            f"#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},"
-            f'CODECS="{rendition.codecs}",RESOLUTION={rendition.width}x{rendition.height},'
-            f"FRAME-RATE={rendition.frame_rate:.3f}")
-        lines.append(f"{variant_prefix}{rendition.id}.m3u8")
-    return ("\n".join(lines) + "\n").encode()
+        peak, average = reel_bandwidth(index, plan, entry, seconds)
+        parts.append(f"#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},"
+                     f"{entry.stream_inf}\n{variant_prefix}{entry.rendition.id}.m3u8\n")
+    return "".join(parts).encode()
 
 
 def plan_document(catalog: Catalog, plan: Plan) -> dict[str, object]:

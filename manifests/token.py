@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import Mapping
@@ -55,7 +54,7 @@ class Signer:
             raise ValueError("key ids are 0-255 and keys at least 16 bytes")
 
     def _mac(self, kid: int, body: bytes) -> bytes:
-        return hmac.new(self.keys[kid], body, hashlib.sha256).digest()[:MAC_BYTES]
+        return hmac.digest(self.keys[kid], body, "sha256")[:MAC_BYTES]
 
     def sign(self, plan: Plan) -> str:
         body = bytearray((FORMAT, self.active))

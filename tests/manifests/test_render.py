@@ -109,3 +109,29 @@ def test_plan_document_matches_the_reel(catalog):
     assert starts[0] == 0 and starts == sorted(starts)
     assert doc["duration"] == pytest.approx(sum(catalog.clips[i].duration for i in plan.clips))
     assert math.isclose(starts[-1] + doc["clips"][-1]["duration"], doc["duration"], abs_tol=1e-5)
+
+
+def test_fast_peak_equals_apples_windowed_peak(catalog, index):
+    from manifests.render import reel_bandwidth
+
+    assert index.peak_by_clip
+    for plan in reels(catalog, 40):
+        segments = [n for c in plan.clips for n in catalog.clips[c].segments]
+        durations = [catalog.segments[n].duration for n in segments]
+        for entry in index.renditions.values():
+            slow = bandwidth(durations, [entry.segment_bits[n] for n in segments], catalog.target_duration)
+            assert reel_bandwidth(index, plan, entry, sum(durations)) == slow
+
+
+def test_short_segments_take_the_windowed_path():
+    short = parse_catalog(orjson.dumps(make_catalog(titles=3, lengths=(25, 40, 100))))
+    index = build_index(short, PREFIX)
+    assert not index.peak_by_clip  # 20- and 25-frame segments are shorter than half the target
+    plan = plan_reel(short, [0, 1, 2], "x", DEFAULT_CADENCE)
+    master = m3u8.loads(render_master(index, plan, "v/").decode())
+    segments = [n for c in plan.clips for n in short.clips[c].segments]
+    durations = [short.segments[n].duration for n in segments]
+    entry = index.renditions["540p"]
+    peak, average = bandwidth(durations, [entry.segment_bits[n] for n in segments], short.target_duration)
+    assert (master.playlists[0].stream_info.bandwidth, master.playlists[0].stream_info.average_bandwidth) \
+        == (peak, average)
