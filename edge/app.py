@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from typing import AsyncIterator
 
 from aiohttp import web
 
 from edge import handlers
+from edge.catalogs import Catalogs
 from edge.errors import errors_middleware
 from edge.keys import ALL as KEYS
 from edge.profiles import MemoryProfiles, load_profiles
+from edge.reload import reload_on_sighup
 from edge.settings import Settings
 from edge.state import load
 from manifests.token import Signer
@@ -48,14 +51,16 @@ def create_app(settings: Settings) -> web.Application:
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         signer = Signer(dict(settings.signing_keys), settings.active_key)
-        app[KEYS.loaded] = await asyncio.to_thread(load, settings.catalog, signer)
+        loaded = await asyncio.to_thread(load, settings.catalog, signer, settings.cadences)
+        app[KEYS.catalogs] = Catalogs(loaded, settings.grace_seconds, time.monotonic)
         app[KEYS.profiles] = (await asyncio.to_thread(load_profiles, settings.profiles)
                               if settings.profiles else MemoryProfiles({}))
-        catalog = app[KEYS.loaded].catalog
+        catalog = loaded.catalog
         log.info("catalog %s version %s: %d titles, %d clips, %d renditions", catalog.asset_id,
                  catalog.version, len(catalog.titles), len(catalog.clips), len(catalog.renditions))
         yield
 
     app.cleanup_ctx.append(resources)
+    app.cleanup_ctx.append(reload_on_sighup)
     handlers.add_routes(app, settings)
     return app

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import re
+import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Awaitable, Callable
 
@@ -11,6 +13,7 @@ from aiohttp import web
 from edge.errors import fail
 from edge.keys import ALL as KEYS
 from edge.settings import Settings
+from edge.state import Loaded
 from manifests.planner import Plan, plan_reel, rank_titles
 from manifests.render import plan_document, render_master, render_variant
 from manifests.token import TokenError
@@ -24,44 +27,81 @@ USER = re.compile(r"[A-Za-z0-9._~@+\-]{1,128}")
 STATIC = Path(__file__).parent / "static"
 
 
-async def _plan_for(request: web.Request) -> tuple[str, Plan]:
+@dataclass(frozen=True, slots=True)
+class Planned:
+    user: str
+    loaded: Loaded
+    plan: Plan
+    cadence: str
+    period: int
+
+
+def rotation_period(settings: Settings, now: float) -> int:
+    """Which rotation period `now` falls in; every node agrees, so master, variants and plan.json
+    agree within a period."""
+    return int(now // settings.rotation_seconds) if settings.rotation_seconds > 0 else 0
+
+
+async def _plan_for(request: web.Request) -> Planned:
     user = request.match_info["user"]
     if USER.fullmatch(user) is None:
         fail(400, "bad_user", "user ids are 1-128 characters from A-Z a-z 0-9 . _ ~ @ + -")
-    loaded = request.app[KEYS.loaded]
+    settings = request.app[KEYS.settings]
+    loaded = request.app[KEYS.catalogs].current
+    requested = request.query.get("cadence")
+    cadence = loaded.cadence(requested)
+    if cadence is None:
+        allowed = ", ".join(sorted(loaded.cadences.allowed))
+        fail(400, "unknown_cadence", f"cadence {requested!r} is not offered; choose from: {allowed}")
     profile = await request.app[KEYS.profiles].get(user)
-    ranking = rank_titles(loaded.catalog, profile.titles if profile else (), loaded.cadence.depth)
-    return user, plan_reel(loaded.catalog, ranking, user, loaded.cadence)
+    talent = frozenset(profile.talent) if profile else frozenset()
+    ranking = rank_titles(loaded.catalog, profile.titles if profile else (), cadence.depth, talent,
+                          settings.talent_lift)
+    period = rotation_period(settings, time.time())
+    plan = plan_reel(loaded.catalog, ranking, user, cadence, str(period), talent)
+    return Planned(user, loaded, plan, cadence.name, period)
 
 
 async def master(request: web.Request) -> web.Response:
-    _, plan = await _plan_for(request)
-    loaded = request.app[KEYS.loaded]
-    token = loaded.signer.sign(plan)
-    body = render_master(loaded.index, plan, f"../v/{token}/")
+    planned = await _plan_for(request)
+    token = planned.loaded.signer.sign(planned.plan)
+    body = render_master(planned.loaded.index, planned.plan, f"../v/{token}/")
     return web.Response(body=body, content_type=PLAYLIST, headers=PRIVATE)
 
 
 async def plan_json(request: web.Request) -> web.Response:
-    user, plan = await _plan_for(request)
-    loaded = request.app[KEYS.loaded]
-    token = loaded.signer.sign(plan)
-    doc = plan_document(loaded.catalog, plan)
-    doc["user"] = user
-    doc["master"] = "master.m3u8"
-    doc["variants"] = {r.id: f"../v/{token}/{r.id}.m3u8" for r in loaded.catalog.renditions}
+    planned = await _plan_for(request)
+    loaded = planned.loaded
+    token = loaded.signer.sign(planned.plan)
+    doc = plan_document(loaded.catalog, planned.plan)
+    settings = request.app[KEYS.settings]
+    query = f"?cadence={planned.cadence}" if "cadence" in request.query else ""
+    doc.update({
+        "user": planned.user, "cadence": planned.cadence, "master": f"master.m3u8{query}",
+        "variants": {r.id: f"../v/{token}/{r.id}.m3u8" for r in loaded.catalog.renditions},
+        "rotation": {"period": planned.period, "seconds": settings.rotation_seconds,
+                     "next": (planned.period + 1) * settings.rotation_seconds
+                     if settings.rotation_seconds > 0 else None},
+    })
     return web.Response(body=orjson.dumps(doc), content_type="application/json", headers=PRIVATE)
 
 
+def _catalog_for(request: web.Request, version: str) -> Loaded:
+    catalogs = request.app[KEYS.catalogs]
+    loaded = catalogs.find(version)
+    if loaded is None:
+        fail(410, "catalog_gone", f"catalog {version} is no longer served; now serving "
+                                  f"{catalogs.current.catalog.version}")
+    return loaded
+
+
 async def variant(request: web.Request) -> web.Response:
-    loaded = request.app[KEYS.loaded]
+    signer = request.app[KEYS.catalogs].current.signer
     try:
-        plan = loaded.signer.verify(request.match_info["token"])
+        plan = signer.verify(request.match_info["token"])
     except TokenError as exc:
         fail(403, "bad_token", f"variant token rejected: {exc}")
-    if plan.catalog_version != loaded.catalog.version:
-        fail(410, "catalog_gone", f"reel was planned on catalog {plan.catalog_version}, "
-                                  f"now serving {loaded.catalog.version}")
+    loaded = _catalog_for(request, plan.catalog_version)
     if not plan.clips or max(plan.clips) >= len(loaded.catalog.clips):
         fail(403, "bad_token", "token names clips this catalog does not have")
     rendition = request.match_info["rendition"]
@@ -72,9 +112,9 @@ async def variant(request: web.Request) -> web.Response:
 
 
 async def media(request: web.Request) -> web.StreamResponse:
-    loaded = request.app[KEYS.loaded]
     version = request.match_info["version"]
-    if version != loaded.catalog.version:
+    loaded = request.app[KEYS.catalogs].find(version)
+    if loaded is None:
         fail(404, "unknown_version", f"no media for catalog version {version!r}")
     path = loaded.media_path(request.match_info["rendition"], request.match_info["name"])
     if path is None:

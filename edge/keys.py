@@ -5,20 +5,20 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from edge.catalogs import Catalogs
 from edge.profiles import MemoryProfiles, ProfileStore
 from edge.settings import Settings
-from edge.state import Loaded
 
 
 @dataclass(frozen=True, slots=True)
 class _Keys:
     settings: web.AppKey[Settings]
-    loaded: web.AppKey[Loaded]
+    catalogs: web.AppKey[Catalogs]
     profiles: web.AppKey[ProfileStore | MemoryProfiles]
 
 
 ALL = _Keys(
     settings=web.AppKey("settings", Settings),
-    loaded=web.AppKey("loaded", Loaded),
+    catalogs=web.AppKey("catalogs", Catalogs),
     profiles=web.AppKey("profiles", object),  # type: ignore[arg-type]
 )

@@ -8,6 +8,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
+from manifests.cadence import BUILTIN, CadenceBook
+from manifests.planner import DEFAULT_TALENT_LIFT
+
 log = logging.getLogger("sizzle.settings")
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -41,6 +44,10 @@ class Settings:
     player_js: Path | None = None  # hls.min.js for the demo page; None = no demo page
     demo: bool = False
     access_log: bool = False
+    cadences: CadenceBook = BUILTIN
+    rotation_seconds: int = 86_400  # a viewer's reel changes once per period; 0 = never
+    grace_seconds: float = 3_600.0  # a replaced catalog keeps answering its reels this long
+    talent_lift: int = DEFAULT_TALENT_LIFT
 
     @property
     def package_dir(self) -> Path:

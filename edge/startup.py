@@ -21,7 +21,7 @@ def check_startup(settings: Settings) -> None:
     except ValueError as exc:
         raise StartupError(f"signing keys: {exc}") from None
     try:
-        load(settings.catalog, signer)
+        load(settings.catalog, signer, settings.cadences)
     except CatalogError as exc:
         raise StartupError(f"catalog {settings.catalog}: {exc}") from None
     if settings.profiles is not None:

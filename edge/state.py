@@ -3,10 +3,11 @@ off the event loop)."""
 from __future__ import annotations
 
 import re
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from manifests.cadence import DEFAULT_CADENCE, Cadence
+from manifests.cadence import BUILTIN, Cadence, CadenceBook, CadenceError
 from manifests.catalog import Catalog, CatalogError, parse_catalog
 from manifests.render import PlaylistIndex, build_index
 from manifests.token import Signer
@@ -18,9 +19,13 @@ SEGMENT_NAME = re.compile(r"s(\d{5,9})\.m4s")
 class Loaded:
     catalog: Catalog
     index: PlaylistIndex
-    package_dir: Path
-    cadence: Cadence
+    package_dir: Path  # the real folder (symlinks resolved), so a swapped `current` link is seen
+    cadences: CadenceBook  # resolved against this catalog's frame rate and clip lengths
     signer: Signer
+    loaded_at: float  # time.time() when loaded
+
+    def cadence(self, requested: str | None) -> Cadence | None:
+        return self.cadences.choose(requested)
 
     def media_path(self, rendition_id: str, name: str) -> Path | None:
         """The file behind a media URL, or None when no such init or segment exists."""
@@ -43,15 +48,24 @@ def media_prefix(version: str) -> str:
     return f"../../media/{version}/"
 
 
-def load(catalog_path: Path, signer: Signer, cadence: Cadence = DEFAULT_CADENCE) -> Loaded:
+def resolve_cadences(book: CadenceBook, catalog: Catalog) -> CadenceBook:
     try:
-        data = catalog_path.read_bytes()
+        resolved = {name: c.resolve(catalog.frame_rate, catalog.lengths) for name, c in book.cadences.items()}
+    except CadenceError as exc:
+        raise CatalogError(f"cadences do not fit this catalog: {exc}") from None
+    return CadenceBook(book.default, resolved, book.allowed)
+
+
+def load(catalog_path: Path, signer: Signer, cadences: CadenceBook = BUILTIN) -> Loaded:
+    try:
+        real = catalog_path.resolve(strict=True)
+        data = real.read_bytes()
     except OSError as exc:
         raise CatalogError(f"cannot read {catalog_path}: {exc.strerror}") from None
     catalog = parse_catalog(data)
-    package_dir = catalog_path.parent
+    package_dir = real.parent
     for rendition in catalog.renditions:
         if not (package_dir / rendition.init).is_file():
             raise CatalogError(f"{catalog_path}: rendition {rendition.id}: missing {rendition.init}")
     return Loaded(catalog, build_index(catalog, media_prefix(catalog.version)), package_dir,
-                  cadence, signer)
+                  resolve_cadences(cadences, catalog), signer, time.time())
