@@ -21,15 +21,20 @@ def default_media_dir() -> Path:
     return REPO_ROOT.parent / "shared" / "media"
 
 
-def demo_profiles(title_ids: list[str]) -> list[dict[str, object]]:
-    """Four viewers: catalog order, its reverse, a mix, and one sharing ana's favourite."""
+def _mixed(ids: list[str]) -> list[str]:
+    return ids[2::2] + ids[1::2] + ids[:1]
+
+
+def demo_profiles(title_ids: list[str], talent: list[str] | None = None) -> list[dict[str, object]]:
+    """Four viewers: catalog order, its reverse, a mix, and one sharing ana's favourite title but
+    not the rest of her taste (so two reels open on the same title and then differ)."""
     ids = list(title_ids)
-    mixed = ids[2::2] + ids[1::2] + ids[:1]
+    mixed = _mixed(ids)
     same_top = ids[:1] + list(reversed(ids[1:]))
     return [
         {"user": "ana", "titles": ids},
         {"user": "ben", "titles": list(reversed(ids))},
-        {"user": "chloe", "titles": mixed},
+        {"user": "chloe", "titles": mixed, "talent": list(talent or [])[:1]},
         {"user": "dev", "titles": same_top},
     ]
 
@@ -67,6 +72,9 @@ def prepare_demo(out: Path, media: Path | None) -> tuple[Path, Path]:
             raise StartupError(f"demo ingest: {exc}") from None
     catalog = parse_catalog(catalog_path.read_bytes())
     profiles_path = out.parent / f"{out.name}-profiles.jsonl"
-    lines = [orjson.dumps(p) for p in demo_profiles([t.id for t in catalog.titles])]
+    # chloe loves the talent of the title she ranks last, so talent visibly lifts it in her reel
+    ids = [t.id for t in catalog.titles]
+    last = catalog.titles[catalog.title_index[_mixed(ids)[-1]]]
+    lines = [orjson.dumps(p) for p in demo_profiles(ids, list(last.talent))]
     profiles_path.write_bytes(b"\n".join(lines) + b"\n")
     return catalog_path, profiles_path

@@ -12,6 +12,7 @@ from aiohttp import web
 
 from edge.errors import fail
 from edge.keys import ALL as KEYS
+from edge.profiles import MemoryProfiles
 from edge.settings import Settings
 from edge.state import Loaded
 from manifests.planner import Plan, plan_reel, rank_titles
@@ -137,9 +138,12 @@ async def no_content(request: web.Request) -> web.Response:
 
 async def demo_viewers(request: web.Request) -> web.Response:
     profiles = request.app[KEYS.profiles]
-    users = profiles.users() if hasattr(profiles, "users") else []
-    return web.Response(body=orjson.dumps({"viewers": users}), content_type="application/json",
-                        headers={"Cache-Control": "no-cache"})
+    users = profiles.users() if isinstance(profiles, MemoryProfiles) else []
+    found = [await profiles.get(user) for user in users]
+    viewers = [{"user": p.user, "titles": list(p.titles), "talent": list(p.talent)} for p in found if p]
+    cadences = sorted(request.app[KEYS.catalogs].current.cadences.allowed)
+    return web.Response(body=orjson.dumps({"viewers": viewers, "cadences": cadences}),
+                        content_type="application/json", headers={"Cache-Control": "no-cache"})
 
 
 def add_routes(app: web.Application, settings: Settings) -> None:

@@ -8,13 +8,17 @@ from typing import Any
 
 import orjson
 
-RENDITIONS = (("540p", 960, 540, "avc1.64001f,mp4a.40.2"), ("360p", 640, 360, "avc1.64001e,mp4a.40.2"))
+LADDER = (("1080p", 1920, 1080, "avc1.640028,mp4a.40.2"), ("720p", 1280, 720, "avc1.64001f,mp4a.40.2"),
+          ("540p", 960, 540, "avc1.64001f,mp4a.40.2"), ("360p", 640, 360, "avc1.64001e,mp4a.40.2"))
+RENDITIONS = LADDER[2:]
 
 
 def make_catalog(titles: int = 8, lengths: tuple[int, ...] = (40, 40, 40, 80, 80, 160, 160),
-                 seed: int = 1, segment_frames: int = 40, fps: int = 30) -> dict[str, Any]:
+                 seed: int = 1, segment_frames: int = 40, fps: int = 30,
+                 renditions: int = 2) -> dict[str, Any]:
     """A schema-1 catalog dict: `titles` titles, each with one clip per entry of `lengths`."""
     rng = random.Random(seed)
+    ladder = LADDER[-renditions:]
     segments: list[dict[str, Any]] = []
     clips: list[dict[str, Any]] = []
     frame = 0
@@ -29,8 +33,8 @@ def make_catalog(titles: int = 8, lengths: tuple[int, ...] = (40, 40, 40, 80, 80
                 segments.append({
                     "index": len(segments), "start_frame": frame, "frames": frames,
                     "duration": round(frames / fps, 6),
-                    "bytes": {rid: rng.randint(20_000, 60_000) // (1 if rid == "540p" else 3)
-                              for rid, *_ in RENDITIONS},
+                    "bytes": {rid: rng.randint(20_000, 60_000) * h // 540
+                              for rid, _w, h, _c in ladder},
                 })
                 frame += frames
                 left -= frames
@@ -47,7 +51,7 @@ def make_catalog(titles: int = 8, lengths: tuple[int, ...] = (40, 40, 40, 80, 80
              "video_codec": codecs.split(",")[0], "codecs": codecs, "bandwidth": 0,
              "average_bandwidth": 0, "init": f"{rid}/init.mp4",
              "segment_template": f"{rid}/s{{index:05d}}.m4s"}
-            for rid, w, h, codecs in RENDITIONS
+            for rid, w, h, codecs in ladder
         ],
         "titles": [{"id": f"t{t}", "name": f"Title {t}", "talent": [f"star{t % 3}"]}
                    for t in range(titles)],
