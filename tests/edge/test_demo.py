@@ -18,11 +18,22 @@ def test_demo_without_footage_builds_synthetic_titles_once(tmp_path):
     assert prepare_demo(out, tmp_path / "no-media-here")[0].stat().st_mtime_ns == built
     profiles = [orjson.loads(line) for line in profiles_path.read_bytes().splitlines()]
     assert [p["user"] for p in profiles] == ["ana", "ben", "chloe", "dev"]
-    reels = set()
+    reels = {}
     for profile in profiles:
-        ranking = rank_titles(catalog, profile["titles"], DEFAULT_CADENCE.depth)
-        reels.add(plan_reel(catalog, ranking, profile["user"], DEFAULT_CADENCE).clips)
-    assert len(reels) == 4
+        ranking = rank_titles(catalog, profile["titles"], DEFAULT_CADENCE.depth,
+                              frozenset(profile.get("talent", [])))
+        reels[profile["user"]] = plan_reel(catalog, ranking, profile["user"], DEFAULT_CADENCE,
+                                           talent=frozenset(profile.get("talent", []))).clips
+    assert len(set(reels.values())) == 4
+    # ana and dev share a favourite: both reels open on it and give it the most screen time
+    for user in ("ana", "dev"):
+        screen: dict[int, int] = {}
+        for clip in reels[user]:
+            screen[catalog.clips[clip].title] = screen.get(catalog.clips[clip].title, 0) + \
+                catalog.clips[clip].frames
+        top = catalog.title_index[profiles[0]["titles"][0]]
+        assert catalog.clips[reels[user][0]].title == top
+        assert screen[top] == max(screen.values())
 
 
 def test_demo_viewers_have_clearly_different_tastes():
