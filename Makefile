@@ -46,7 +46,7 @@ test: setup $(CHROMIUM) lint
 
 lint: setup
 	$(BIN)/ruff check -q edge manifests ingest loadtest benchmarks tests
-	$(BIN)/mypy edge manifests ingest
+	$(BIN)/mypy edge manifests ingest loadtest
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not e2e"

@@ -76,6 +76,10 @@ def _run_demo(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] == "loadtest":
+        from loadtest.cli import run as run_loadtest
+
+        return run_loadtest(argv[1:])
     if argv and argv[0] == "ingest":
         from ingest.cli import run as run_ingest
 
