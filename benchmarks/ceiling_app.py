@@ -17,7 +17,8 @@ def main() -> None:
     async def constant(request: web.Request) -> web.Response:
         return web.Response(body=bodies[request.match_info["kind"]],
                             content_type="application/vnd.apple.mpegurl",
-                            headers={"Cache-Control": "private, no-store", "Access-Control-Allow-Origin": "*"})
+                            headers={"Cache-Control": "private, no-store",
+                                     "Access-Control-Allow-Origin": "*"})
 
     app = web.Application()
     app.router.add_get("/{kind:master|variant}", constant)

@@ -71,7 +71,8 @@ def fetch(url: str) -> bytes:
 UNITS = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
 
-def wrk(url: str, duration: float, connections: int, script: Path | None, env: dict[str, str]) -> dict[str, float]:
+def wrk(url: str, duration: float, connections: int, script: Path | None,
+        env: dict[str, str]) -> dict[str, float]:
     cmd = ["taskset", "-c", CLIENT_CORE, "wrk", "-t1", f"-c{connections}", f"-d{duration:g}s", "--latency"]
     if script is not None:
         if not script.is_file():
@@ -105,7 +106,8 @@ def main() -> None:
         edge_port, ceiling_port, nginx_port = free_port(), free_port(), free_port()
         env = {**os.environ, "SIZZLE_SIGNING_KEYS": "1:" + "5a" * 32}
         edge = subprocess.Popen(["taskset", "-c", SERVER_CORE, sys.executable, "-m", "edge.cli", "serve",
-                                 "--catalog", str(catalog), "--port", str(edge_port), "--log-level", "WARNING"],
+                                 "--catalog", str(catalog), "--port", str(edge_port),
+                                 "--log-level", "WARNING"],
                                 env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         stack.callback(edge.wait, 10)
         stack.callback(edge.terminate)
@@ -184,7 +186,8 @@ http {{
     sizes = {"master": len(master), "variant": len(variant), "plan.json": len(plan)}
     print(f"server on core {SERVER_CORE}, wrk on core {CLIENT_CORE}, {args.connections} connections, "
           f"{args.rounds} x {args.duration:g} s per scenario (medians); catalog {args.titles} titles")
-    print(f"{'scenario':<22} {'bytes':>6} {'req/s':>9} {'p99 ms':>7} {'errors':>6} {'/ aiohttp':>9} {'/ nginx':>8}")
+    print(f"{'scenario':<22} {'bytes':>6} {'req/s':>9} {'p99 ms':>7} {'errors':>6} {'/ aiohttp':>9} "
+          f"{'/ nginx':>8}")
     for name, r in result.items():
         kind = "variant" if "variant" in name else "master"
         size = sizes.get(name, sizes[kind])
