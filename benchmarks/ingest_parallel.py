@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import multiprocessing
 import os
 import tempfile
 import time
@@ -37,7 +38,8 @@ def one_pass(plan: Plan, folder: Path, threads: int) -> None:
 
 
 def per_process(plan: Plan, folder: Path, threads: int) -> None:
-    with ProcessPoolExecutor(len(plan.renditions)) as pool:
+    context = multiprocessing.get_context("spawn")  # fork after x264/PyAV threads can deadlock
+    with ProcessPoolExecutor(len(plan.renditions), mp_context=context) as pool:
         jobs = [pool.submit(_one_rung, plan, i, folder, threads) for i in range(len(plan.renditions))]
         for job in jobs:
             job.result()
@@ -58,7 +60,7 @@ def main() -> None:
         plan = plan_spec(spec_path)
         seconds = plan.total_frames / float(plan.frame_rate)
         print(f"{len(plan.clips)} clips, {seconds:.1f} s of Mega Asset, "
-              f"renditions {[r.id for r in plan.renditions]}, {os.cpu_count()} cores")
+              f"renditions {[r.id for r in plan.renditions]}, {os.cpu_count()} cores", flush=True)
         runs: list[tuple[str, Callable[[Plan, Path, int], None], int]] = [
             ("one pass, x264 threads auto", one_pass, 0),
             ("one pass, x264 threads=1", one_pass, 1),
@@ -72,7 +74,7 @@ def main() -> None:
                 started = time.perf_counter()
                 run(plan, out, threads)
                 best = min(best, time.perf_counter() - started)
-            print(f"{name:45s} {best:7.2f} s  ({seconds / best:.2f}x real time)")
+            print(f"{name:45s} {best:7.2f} s  ({seconds / best:.2f}x real time)", flush=True)
 
 
 if __name__ == "__main__":

@@ -136,6 +136,7 @@ def set_tfdt(buf: bytearray | memoryview, box: Box, value: int) -> None:
 @dataclass(frozen=True, slots=True)
 class Tfhd:
     track_id: int
+    base_data_offset: int | None
     default_sample_duration: int | None
     default_sample_size: int | None
     default_sample_flags: int | None
@@ -146,7 +147,9 @@ def read_tfhd(buf: Buffer, box: Box) -> Tfhd:
     pos = box.payload + 4
     track_id = _U32.unpack_from(buf, pos)[0]
     pos += 4
+    base = None
     if flags & 0x01:  # base-data-offset
+        base = _U64.unpack_from(buf, pos)[0]
         pos += 8
     if flags & 0x02:  # sample-description-index
         pos += 4
@@ -159,7 +162,7 @@ def read_tfhd(buf: Buffer, box: Box) -> Tfhd:
         pos += 4
     if flags & 0x20:
         sample_flags = _U32.unpack_from(buf, pos)[0]
-    return Tfhd(track_id, duration, size, sample_flags)
+    return Tfhd(track_id, base, duration, size, sample_flags)
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,6 +171,7 @@ class Trun:
     durations: tuple[int, ...]  # one per sample, defaults applied
     sizes: tuple[int, ...]  # one per sample, defaults applied (0 when unknown)
     first_sample_flags: int | None  # first-sample-flags, else the first sample's own flags
+    data_offset: int | None = None  # from the trun, relative to the base data offset
 
     @property
     def duration(self) -> int:
@@ -179,7 +183,9 @@ def read_trun(buf: Buffer, box: Box, default_duration: int = 0, default_size: in
     _, flags = _full_box(buf, box)
     count = _U32.unpack_from(buf, box.payload + 4)[0]
     pos = box.payload + 8
-    if flags & 0x001:  # data-offset
+    data_offset = None
+    if flags & 0x001:  # data-offset (signed)
+        data_offset = struct.unpack_from(">i", buf, pos)[0]
         pos += 4
     first_flags = None
     if flags & 0x004:  # first-sample-flags
@@ -204,7 +210,7 @@ def read_trun(buf: Buffer, box: Box, default_duration: int = 0, default_size: in
                 first_flags = _U32.unpack_from(buf, at)[0]
     elif first_flags is None and flags & 0x400 and count:
         first_flags = _U32.unpack_from(buf, pos)[0]
-    return Trun(count, tuple(durations), tuple(sizes), first_flags)
+    return Trun(count, tuple(durations), tuple(sizes), first_flags, data_offset)
 
 
 def read_mdhd_timescale(buf: Buffer, box: Box) -> int:
@@ -244,6 +250,7 @@ class AvcConfig:
     profile: int
     compat: int
     level: int
+    nal_length_size: int = 4  # bytes before each NAL unit in a sample
 
     @property
     def codec(self) -> str:
@@ -253,11 +260,11 @@ class AvcConfig:
 
 def read_avcc(buf: Buffer, box: Box) -> AvcConfig:
     """Profile, constraint flags and level from an `avcC` box."""
-    if box.size - box.header < 4:
+    if box.size - box.header < 5:
         raise BoxError("avcC too short")
     view = memoryview(buf)
     p = box.payload
-    return AvcConfig(view[p + 1], view[p + 2], view[p + 3])
+    return AvcConfig(view[p + 1], view[p + 2], view[p + 3], (view[p + 4] & 0x03) + 1)
 
 
 def _descriptor(view: memoryview, pos: int) -> tuple[int, int, int]:

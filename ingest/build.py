@@ -8,10 +8,11 @@ On any failure the temporary folder is removed and the old package is left untou
 from __future__ import annotations
 
 import ctypes
+import dataclasses
 import os
 import shutil
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -19,30 +20,55 @@ from typing import Any
 from ingest.catalog import CATALOG_NAME, build_catalog, write_catalog
 from ingest.encode import Progress, encode_plan
 from ingest.errors import IngestError
+from ingest.inputs import load_input
+from ingest.loudness import Levelled, spread
 from ingest.package import package_rendition
 from ingest.plan import Plan, make_plan
+from ingest.preencoded import copy_blockers, remux
 from ingest.probe import SourceInfo, probe
-from ingest.spec import Spec, load_spec
+from ingest.spec import Spec
 
 _WORK = ".encode"  # scratch sub-folder of the staging folder for the whole fragmented MP4s
 
 
-def build_package(spec_path: Path, out_dir: Path, *,
-                  progress: Progress | None = None) -> dict[str, Any]:
+def build_package(spec_path: Path, out_dir: Path, *, progress: Progress | None = None,
+                  report: Callable[[str], None] | None = None,
+                  media_map: Path | None = None) -> dict[str, Any]:
     """Build the package for the spec at spec_path into out_dir; return the catalog dict.
+
+    spec_path is any input `inputs.load_input` reads (JSON spec, timeline wrapper, EDL, .otio;
+    media_map for the latter two). `report` hears one-line notes for the operator (the loudness
+    spread before and after).
 
     Raises IngestError (one line, naming the culprit) for any bad input or unusable output path;
     out_dir is then exactly as it was.
     """
-    spec = load_spec(Path(spec_path))
+    spec = load_input(Path(spec_path), media_map)
     plan = make_plan(spec, probe_sources(spec))
     out_dir = Path(out_dir).absolute()
     _check_destination(out_dir)
+    blockers = copy_blockers(plan, spec.mega_asset) if spec.mega_asset is not None else None
     with _staging(out_dir) as staging:
         work = staging / _WORK
         work.mkdir()
-        media = encode_plan(plan, work, progress)
-        packaged = [package_rendition(media[r.id], staging / r.id, plan, r) for r in plan.renditions]
+        if spec.mega_asset is not None and not blockers:
+            plan = dataclasses.replace(plan, renditions=plan.renditions[:1])
+            top = plan.renditions[0]
+            copied = remux(plan, spec.mega_asset, work / f"{top.id}.mp4")
+            packaged = [package_rendition(copied, staging / top.id, plan, top)]
+            if report is not None:
+                report(f"stream copy: {spec.mega_asset.name} packaged as {top.id} without "
+                       "re-encoding (audio as delivered)")
+        else:
+            if blockers and report is not None:
+                report(f"re-encoding {spec.mega_asset.name if spec.mega_asset else ''}: "
+                       f"{'; '.join(blockers)}")
+            levels: list[Levelled] = []
+            media = encode_plan(plan, work, progress, on_level=levels.append)
+            if report is not None:
+                report(spread(levels).line(plan.loudness_lufs))
+            packaged = [package_rendition(media[r.id], staging / r.id, plan, r)
+                        for r in plan.renditions]
         shutil.rmtree(work)
         catalog = build_catalog(plan, packaged)
         write_catalog(catalog, staging)
@@ -62,9 +88,9 @@ def probe_sources(spec: Spec) -> dict[str, SourceInfo]:
     return out
 
 
-def plan_spec(spec_path: Path) -> Plan:
+def plan_spec(spec_path: Path, media_map: Path | None = None) -> Plan:
     """Validate a spec and its sources without encoding anything."""
-    spec = load_spec(Path(spec_path))
+    spec = load_input(Path(spec_path), media_map)
     return make_plan(spec, probe_sources(spec))
 
 

@@ -18,7 +18,8 @@ import av
 import numpy as np
 
 from ingest.errors import IngestError
-from ingest.plan import AUDIO_CHANNELS, AUDIO_RATE, PlannedClip, even
+from ingest.ladder import even
+from ingest.plan import AUDIO_CHANNELS, AUDIO_RATE, PlannedClip
 from ingest.probe import SourceInfo
 
 T = TypeVar("T")

@@ -1,6 +1,7 @@
 """Encode the Mega Asset in one pass: every conformed frame goes to one encoder per rendition.
 
-Video is libx264 (High, veryfast, CRF 23 capped by a per-rendition VBV maxrate) with an IDR forced
+Video is libx264 (veryfast, CRF 23 capped by a per-rendition VBV maxrate and buffer, the profile
+and level of the rendition, see `ladder.py`) with an IDR forced
 at every planned segment start (`pict_type = I` + `forced-idr=1`) and no other keyframes
 (`scenecut=0`, huge keyint, closed GOP). B-frames are off on purpose: with `bframes=0` dts == pts,
 so every fragment's `tfdt` is the true presentation time of its first frame and no composition
@@ -17,7 +18,7 @@ fragments are exactly the planned segments. `package.py` splits and verifies the
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from fractions import Fraction
 from pathlib import Path
 
@@ -26,7 +27,10 @@ import numpy as np
 
 from ingest.conform import conform_audio, conform_video
 from ingest.errors import IngestError
-from ingest.plan import AUDIO_CHANNELS, AUDIO_RATE, Plan, Rendition
+from ingest.feeder import in_background
+from ingest.ladder import Rendition
+from ingest.loudness import Levelled, level
+from ingest.plan import AUDIO_CHANNELS, AUDIO_RATE, Plan, PlannedClip
 
 MOVFLAGS = "cmaf+frag_keyframe+empty_moov+default_base_moof"
 AAC_FRAME = 1024
@@ -40,17 +44,19 @@ Progress = Callable[[int, int], None]  # (frames encoded, total frames)
 class RenditionWriter:
     """One rendition's fragmented MP4: a libx264 video stream and an AAC audio stream."""
 
-    def __init__(self, rendition: Rendition, frame_rate: Fraction, path: Path) -> None:
+    def __init__(self, rendition: Rendition, frame_rate: Fraction, path: Path,
+                 threads: int = 0) -> None:
         self.rendition = rendition
         self.path = path
         self._container = av.open(str(path), "w", format="mp4", options={"movflags": MOVFLAGS})
         video = self._container.add_stream("libx264", rate=frame_rate)
         video.width, video.height, video.pix_fmt = rendition.width, rendition.height, "yuv420p"
         video.codec_context.options = {
-            "preset": "veryfast", "profile": "high", "crf": "23",
+            "preset": "veryfast", "profile": rendition.profile, "level": rendition.level_text,
+            "crf": "23",
             "maxrate": f"{rendition.maxrate_kbps}k", "bufsize": f"{rendition.bufsize_kbps}k",
             "bf": "0", "g": "100000", "sc_threshold": "0", "forced-idr": "1",
-            "x264-params": _X264_PARAMS,
+            "x264-params": _X264_PARAMS, "threads": str(threads),
         }
         video.codec_context.thread_type = "FRAME"  # x264 frame threads: encode() returns early
         self._video = video
@@ -120,8 +126,31 @@ class AudioChunker:
         return frame
 
 
-def encode_plan(plan: Plan, folder: Path, progress: Progress | None = None) -> dict[str, Path]:
-    """Encode every clip in plan order; return {rendition id: fragmented MP4 path in folder}."""
+Conformed = tuple[PlannedClip, np.ndarray, Levelled] | av.VideoFrame
+
+
+def _conformed(plan: Plan, top: Rendition) -> Iterator[Conformed]:
+    """Per clip: (clip, levelled audio, figures), then its canvas frames, in Mega Asset order."""
+    for clip in plan.clips:
+        audio, levelled = level(conform_audio(clip), plan.loudness_lufs)
+        yield clip, audio, levelled
+        yield from conform_video(clip, plan.frame_rate, top.width, top.height)
+
+
+def _check_audio(clip: PlannedClip | None, audio_done: int) -> None:
+    if clip is not None and audio_done != clip.audio_samples:
+        raise AssertionError(f"{clip.id}: {audio_done} of {clip.audio_samples} audio samples")
+
+
+def encode_plan(plan: Plan, folder: Path, progress: Progress | None = None,
+                threads: int = 0,
+                on_level: Callable[[Levelled], None] | None = None) -> dict[str, Path]:
+    """Encode every clip in plan order; return {rendition id: fragmented MP4 path in folder}.
+
+    `threads` is x264's thread count per rendition (0: x264 picks, 1.5 x cores). Each clip's audio
+    is levelled to plan.loudness_lufs with faded edges (`loudness.level`); `on_level` hears the
+    figures of every clip, in order.
+    """
     top = plan.renditions[0]
     keyframes = plan.segment_starts()
     total = plan.total_frames
@@ -129,35 +158,42 @@ def encode_plan(plan: Plan, folder: Path, progress: Progress | None = None) -> d
     try:
         for rendition in plan.renditions:
             path = folder / f"{rendition.id}.mp4"
-            writers.append(RenditionWriter(rendition, plan.frame_rate, path))
+            writers.append(RenditionWriter(rendition, plan.frame_rate, path, threads))
         chunker = AudioChunker()
         done = 0
-        for clip in plan.clips:
-            audio = conform_audio(clip)
-            audio_done = 0
-            for i, frame in enumerate(conform_video(clip, plan.frame_rate, top.width, top.height)):
-                index = clip.start_frame + i
-                key = index in keyframes
+        audio_done = 0
+        clip: PlannedClip | None = None
+        audio = np.zeros((AUDIO_CHANNELS, 0), np.float32)
+        for item in in_background(lambda: _conformed(plan, top)):
+            if isinstance(item, tuple):
+                _check_audio(clip, audio_done)
+                clip, audio, levelled = item
+                audio_done = 0
+                if on_level is not None:
+                    on_level(levelled)
+                continue
+            assert clip is not None
+            frame, index = item, done
+            key = index in keyframes
+            for writer in writers:
+                out = frame if writer.rendition is top else frame.reformat(
+                    width=writer.rendition.width, height=writer.rendition.height,
+                    interpolation="AREA")
+                out.pts = index
+                out.time_base = Fraction(1) / plan.frame_rate
+                out.pict_type = av.video.frame.PictureType.I if key \
+                    else av.video.frame.PictureType.NONE
+                writer.add_video(out)
+            # Audio in lockstep with video keeps the muxer's interleaving tight.
+            upto = round((index + 1) * AUDIO_RATE / plan.frame_rate) - clip.audio_start
+            for aframe in chunker.push(audio[:, audio_done:upto]):
                 for writer in writers:
-                    out = frame if writer.rendition is top else frame.reformat(
-                        width=writer.rendition.width, height=writer.rendition.height,
-                        interpolation="AREA")
-                    out.pts = index
-                    out.time_base = Fraction(1) / plan.frame_rate
-                    out.pict_type = av.video.frame.PictureType.I if key \
-                        else av.video.frame.PictureType.NONE
-                    writer.add_video(out)
-                # Audio in lockstep with video keeps the muxer's interleaving tight.
-                upto = round((index + 1) * AUDIO_RATE / plan.frame_rate) - clip.audio_start
-                for aframe in chunker.push(audio[:, audio_done:upto]):
-                    for writer in writers:
-                        writer.add_audio(aframe)
-                audio_done = upto
-                done += 1
-                if progress is not None:
-                    progress(done, total)
-            if audio_done != clip.audio_samples:
-                raise AssertionError(f"{clip.id}: {audio_done} of {clip.audio_samples} audio samples")
+                    writer.add_audio(aframe)
+            audio_done = upto
+            done += 1
+            if progress is not None:
+                progress(done, total)
+        _check_audio(clip, audio_done)
         for aframe in chunker.flush():
             for writer in writers:
                 writer.add_audio(aframe)

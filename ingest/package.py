@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import BinaryIO
 
 from ingest import boxes
-from ingest.plan import Plan, Rendition
+from ingest.ladder import Rendition
+from ingest.plan import Plan
 
 SEGMENT_NAME = "s{index:05d}.m4s"
 INIT_NAME = "init.mp4"
@@ -70,6 +71,16 @@ def package_rendition(fmp4: Path, folder: Path, plan: Plan,
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.blake2b(digest_size=32)
     fragments: list[Fragment] = []
+    current: tuple[Fragment, bytearray] | None = None  # the segment being assembled
+    starts: frozenset[Fraction] = frozenset()
+
+    def flush() -> None:
+        if current is not None:
+            fragment, data = current
+            (folder / SEGMENT_NAME.format(index=fragment.index)).write_bytes(data)
+            digest.update(data)
+            fragments.append(fragment)
+
     with fmp4.open("rb") as src:
         pieces = _top_level(src)
         init = bytearray()
@@ -80,35 +91,44 @@ def package_rendition(fmp4: Path, folder: Path, plan: Plan,
             if kind == "moof":
                 if moov is None:
                     raise PackagingError(f"{fmp4.name}: moof before moov")
-                if not fragments:
+                if current is None:
                     (folder / INIT_NAME).write_bytes(init)
                     digest.update(init)
+                    timescale = track_of(tracks, "vide").timescale
+                    starts = frozenset(Fraction(s.start_frame * timescale) / plan.frame_rate
+                                       for s in plan.segments)
                 mdat_kind, mdat = next(pieces, ("", b""))
                 if mdat_kind != "mdat":
                     raise PackagingError(f"{fmp4.name}: moof not followed by mdat")
                 segment = bytes(pending) + data + mdat
                 pending.clear()
-                fragment = _describe(data, len(fragments), len(segment), tracks)
-                (folder / SEGMENT_NAME.format(index=fragment.index)).write_bytes(segment)
-                digest.update(segment)
-                fragments.append(fragment)
-            elif not fragments and kind != "mdat":
+                index = len(fragments) + (current is not None)
+                fragment = _describe(data, index, len(segment), tracks)
+                if current is not None and fragment.video_tfdt not in starts:
+                    # A fragment inside a planned segment (a stream-copied source with more
+                    # keyframes than segments): the segment file holds several moof+mdat pairs.
+                    current = (_merge(current[0], fragment), current[1] + segment)
+                    continue
+                flush()
+                current = (fragment, bytearray(segment))
+            elif current is None and kind != "mdat":
                 init += data
                 if kind == "moov":
                     moov = data
-                    tracks = _tracks(moov)
+                    tracks = read_tracks(moov)
             elif kind in _SKIPPED:
                 continue
             elif kind == "mdat":
                 raise PackagingError(f"{fmp4.name}: mdat outside a fragment")
             else:
                 pending += data
+        flush()
     if moov is None:
         raise PackagingError(f"{fmp4.name}: no moov")
-    video, audio = _track_of(tracks, "vide"), _track_of(tracks, "soun")
+    video, audio = track_of(tracks, "vide"), track_of(tracks, "soun")
     result = PackagedRendition(
         rendition=rendition, timescale=video.timescale, audio_timescale=audio.timescale,
-        video_codec=_video_codec(moov), audio_codec=_audio_codec(moov),
+        video_codec=video_codec_of(moov), audio_codec=audio_codec_of(moov),
         fragments=tuple(fragments), digest=digest.digest())
     verify(result, plan)
     return result
@@ -128,6 +148,13 @@ def verify(packaged: PackagedRendition, plan: Plan) -> None:
         if fragment.video_samples != segment.frames:
             raise PackagingError(f"{rid} segment {segment.index}: {fragment.video_samples} frames, "
                                  f"planned {segment.frames}")
+
+
+def _merge(a: Fragment, b: Fragment) -> Fragment:
+    return Fragment(a.index, a.bytes + b.bytes, a.video_tfdt, a.video_samples + b.video_samples,
+                    a.video_duration + b.video_duration,
+                    a.audio_tfdt if a.audio_tfdt is not None else b.audio_tfdt,
+                    a.audio_samples + b.audio_samples, a.audio_duration + b.audio_duration)
 
 
 def _top_level(src: BinaryIO) -> Iterator[tuple[str, bytes]]:
@@ -154,7 +181,7 @@ def _top_level(src: BinaryIO) -> Iterator[tuple[str, bytes]]:
         yield kind, head + body
 
 
-def _tracks(moov: bytes) -> dict[int, Track]:
+def read_tracks(moov: bytes) -> dict[int, Track]:
     trex = {t.track_id: t for t in (boxes.read_trex(moov, b) for b in _all(moov, "moov/mvex/trex"))}
     tracks: dict[int, Track] = {}
     for trak in _all(moov, "moov/trak"):
@@ -172,7 +199,7 @@ def _tracks(moov: bytes) -> dict[int, Track]:
     return tracks
 
 
-def _track_of(tracks: dict[int, Track], handler: str) -> Track:
+def track_of(tracks: dict[int, Track], handler: str) -> Track:
     found = [t for t in tracks.values() if t.handler == handler]
     if len(found) != 1:
         raise PackagingError(f"want exactly one {handler!r} track, found {len(found)}")
@@ -223,7 +250,7 @@ def _all(buf: bytes, path: str) -> Iterator[boxes.Box]:
     return boxes.find_all(buf, None, path)
 
 
-def _video_codec(moov: bytes) -> str:
+def video_codec_of(moov: bytes) -> str:
     for trak in _all(moov, "moov/trak"):
         avcc = boxes.find(moov, trak, "mdia/minf/stbl/stsd/avc1/avcC")
         if avcc is not None:
@@ -231,7 +258,7 @@ def _video_codec(moov: bytes) -> str:
     raise PackagingError("no avc1/avcC in moov")
 
 
-def _audio_codec(moov: bytes) -> str:
+def audio_codec_of(moov: bytes) -> str:
     for trak in _all(moov, "moov/trak"):
         esds = boxes.find(moov, trak, "mdia/minf/stbl/stsd/mp4a/esds")
         if esds is not None:

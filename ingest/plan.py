@@ -12,29 +12,13 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ingest.errors import IngestError
+from ingest.ladder import Rendition, default_ladder, rendition_for
 from ingest.probe import SourceInfo, default_frame_rate
-from ingest.spec import RenditionSpec, Spec, TitleSpec
+from ingest.spec import ClipSpec, Spec, TitleSpec
+from ingest.spec_check import clip_problems
 
 AUDIO_RATE = 48000
 AUDIO_CHANNELS = 2
-LADDER_HEIGHTS = (1080, 720, 540, 360, 240)
-MAX_DEFAULT_RENDITIONS = 2
-# Peak video bitrate (kbit/s) per height; the VBV buffer is twice that.
-MAXRATE_KBPS = {1080: 6000, 720: 4000, 540: 2500, 360: 1000, 240: 500}
-# Tolerance when checking a clip against the end of its source.
-END_EPSILON = Fraction(1, 1000)
-
-
-@dataclass(frozen=True, slots=True)
-class Rendition:
-    id: str
-    width: int
-    height: int
-    maxrate_kbps: int
-
-    @property
-    def bufsize_kbps(self) -> int:
-        return 2 * self.maxrate_kbps
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,6 +58,7 @@ class Plan:
     titles: tuple[TitleSpec, ...]
     clips: tuple[PlannedClip, ...]
     segments: tuple[PlannedSegment, ...]
+    loudness_lufs: float | None = -16.0  # every clip's audio to this EBU R128 target; None: as is
 
     @property
     def total_frames(self) -> int:
@@ -89,65 +74,48 @@ def audio_sample_at(frame: int, frame_rate: Fraction) -> int:
     return round(frame * AUDIO_RATE / frame_rate)
 
 
-def even(value: float | Fraction) -> int:
-    return max(2, 2 * round(value / 2))
-
-
-def rendition_for(height: int, rid: str | None = None, maxrate_kbps: int | None = None) -> Rendition:
-    """A 16:9 rendition of the given height."""
-    if maxrate_kbps is None:
-        maxrate_kbps = MAXRATE_KBPS.get(height) or max(200, round(2500 * (height / 540) ** 2))
-    return Rendition(rid or f"{height}p", even(height * 16 / 9), height, maxrate_kbps)
-
-
-def default_ladder(best_source_height: int) -> tuple[Rendition, ...]:
-    """The top heights of LADDER_HEIGHTS not above the best source (always at least two)."""
-    fitting = [h for h in LADDER_HEIGHTS if h <= best_source_height]
-    if len(fitting) < 2:
-        fitting = list(LADDER_HEIGHTS[-2:])
-    return tuple(rendition_for(h) for h in fitting[:MAX_DEFAULT_RENDITIONS])
-
-
 def make_plan(spec: Spec, sources: Mapping[str, SourceInfo]) -> Plan:
     """Lay out every clip of the spec, in spec order, on the Mega Asset timeline."""
     frame_rate = spec.frame_rate or default_frame_rate(sources[t.id] for t in spec.titles)
-    renditions = _ladder(spec.renditions, sources)
+    problems = clip_problems(spec, sources, frame_rate)
+    if problems:
+        raise IngestError(problems[0])
+    renditions = _ladder(spec, sources, frame_rate)
     clips: list[PlannedClip] = []
     segments: list[PlannedSegment] = []
     position = 0
-    for title in spec.titles:
+    for title, clip in _in_order(spec):
         source = sources[title.id]
-        seen: dict[tuple[Fraction, int], str] = {}
-        for clip in title.clips:
-            where = f"{clip.where} (start {clip.start.text})"
-            start = clip.start.resolve(source.frame_rate, where)
-            if (start, clip.frames) in seen:
-                raise IngestError(f"{where}: same start and length as clip "
-                                  f"{seen[start, clip.frames]!r}")
-            seen[start, clip.frames] = clip.id
-            span_end = start + Fraction(clip.frames) / frame_rate
-            if span_end > source.duration + END_EPSILON:
-                raise IngestError(
-                    f"{where}: clip runs past the end of {source.path.name}: needs "
-                    f"{float(start):.3f}s + {clip.frames} frames = {float(span_end):.3f}s, "
-                    f"source video ends at {float(source.duration):.3f}s")
-            first_segment = len(segments)
-            for offset in range(0, clip.frames, spec.segment_frames):
-                frames = min(spec.segment_frames, clip.frames - offset)
-                segments.append(PlannedSegment(len(segments), position + offset, frames, len(clips)))
-            clips.append(PlannedClip(
-                index=len(clips), id=clip.id, title=title, talent=clip.talent, frames=clip.frames,
-                start_frame=position, source=source, source_start=start,
-                audio_start=audio_sample_at(position, frame_rate),
-                audio_end=audio_sample_at(position + clip.frames, frame_rate),
-                segments=tuple(range(first_segment, len(segments))), where=where))
-            position += clip.frames
+        where = f"{clip.where} (start {clip.start.text})"
+        start = clip.start.resolve(source.frame_rate, where)
+        first_segment = len(segments)
+        for offset in range(0, clip.frames, spec.segment_frames):
+            frames = min(spec.segment_frames, clip.frames - offset)
+            segments.append(PlannedSegment(len(segments), position + offset, frames, len(clips)))
+        clips.append(PlannedClip(
+            index=len(clips), id=clip.id, title=title, talent=clip.talent, frames=clip.frames,
+            start_frame=position, source=source, source_start=start,
+            audio_start=audio_sample_at(position, frame_rate),
+            audio_end=audio_sample_at(position + clip.frames, frame_rate),
+            segments=tuple(range(first_segment, len(segments))), where=where))
+        position += clip.frames
     return Plan(spec.asset_id, frame_rate, spec.segment_frames, renditions, spec.titles,
-                tuple(clips), tuple(segments))
+                tuple(clips), tuple(segments), spec.loudness_lufs)
 
 
-def _ladder(wanted: tuple[RenditionSpec, ...] | None,
-            sources: Mapping[str, SourceInfo]) -> tuple[Rendition, ...]:
-    if wanted is not None:
-        return tuple(rendition_for(r.height, r.id, r.maxrate_kbps) for r in wanted)
-    return default_ladder(max(s.height for s in sources.values()))
+def _in_order(spec: Spec) -> list[tuple[TitleSpec, ClipSpec]]:
+    """Every clip with its title: grouped by title, or in spec.order (clip ids) when it is set."""
+    pairs = [(title, clip) for title in spec.titles for clip in title.clips]
+    if spec.order is None:
+        return pairs
+    by_id = {clip.id: (title, clip) for title, clip in pairs}
+    return [by_id[clip_id] for clip_id in spec.order]
+
+
+def _ladder(spec: Spec, sources: Mapping[str, SourceInfo],
+            frame_rate: Fraction) -> tuple[Rendition, ...]:
+    if spec.renditions is not None:
+        return tuple(rendition_for(r.height, r.id, r.maxrate_kbps, frame_rate=frame_rate,
+                                   profile=r.profile, level=r.level) for r in spec.renditions)
+    return default_ladder(max(s.height for s in sources.values()), frame_rate,
+                          spec.max_renditions)

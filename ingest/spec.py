@@ -3,7 +3,10 @@
     {"asset_id": "demo",
      "frame_rate": 30 | "30000/1001",                 optional: default = most common source rate
      "segment_frames": 40,                            optional
-     "renditions": [{"id": "540p", "height": 540, "maxrate_kbps": 2500}],   optional ladder
+     "renditions": [{"id": "540p", "height": 540, "maxrate_kbps": 2500,     optional ladder
+                     "profile": "high" | "main" | "baseline", "level": "3.1"}],
+     "max_renditions": 2,                             optional: rungs of the default ladder
+     "loudness_lufs": -16 | null,                     optional: EBU R128 target; null: no gain
      "titles": [{"id": "crystal", "name": "Crystal Caves", "talent": ["..."],
                  "source": "crystal.mp4",             relative to the spec's folder
                  "clips": [{"start": 1.5 | "00:00:01.500" | "00:00:01:15", "frames": 40,
@@ -29,10 +32,13 @@ DEFAULT_SEGMENT_FRAMES = 40
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _CLOCK = re.compile(r"(\d{1,3}):([0-5]\d):([0-5]\d(?:\.\d{1,9})?)")
 _TIMECODE = re.compile(r"(\d{1,3}):([0-5]\d):([0-5]\d):(\d{2,3})")
-_TOP_KEYS = {"asset_id", "titles", "frame_rate", "segment_frames", "renditions"}
+_TOP_KEYS = {"asset_id", "titles", "frame_rate", "segment_frames", "renditions", "max_renditions",
+              "loudness_lufs"}
 _TITLE_KEYS = {"id", "name", "talent", "source", "clips"}
 _CLIP_KEYS = {"start", "frames", "id", "talent"}
-_RENDITION_KEYS = {"id", "height", "maxrate_kbps"}
+_RENDITION_KEYS = {"id", "height", "maxrate_kbps", "profile", "level"}
+_PROFILES = ("high", "main", "baseline")
+_LEVEL = re.compile(r"([1-5])(?:\.([0-2]))?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,6 +89,8 @@ class RenditionSpec:
     id: str
     height: int
     maxrate_kbps: int | None
+    profile: str | None = None  # None: by height (ladder.default_profile)
+    level: int | None = None  # H.264 level x10; None: the lowest that fits
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +101,10 @@ class Spec:
     frame_rate: Fraction | None  # None: pick the most common source rate
     segment_frames: int
     renditions: tuple[RenditionSpec, ...] | None  # best first; None: the default ladder
+    max_renditions: int = 2  # rungs of the default ladder
+    loudness_lufs: float | None = -16.0  # EBU R128 integrated target; None: leave levels alone
+    order: tuple[str, ...] | None = None  # clip ids in Mega Asset order; None: grouped by title
+    mega_asset: Path | None = None  # a pre-encoded Mega Asset every title's clips come from
 
 
 def load_spec(path: Path) -> Spec:
@@ -124,7 +136,23 @@ def parse_spec(raw: Any, path: Path) -> Spec:
     if "segment_frames" in top:
         segment_frames = _positive_int(top["segment_frames"], f"{where}: segment_frames")
     renditions = _renditions(top["renditions"], where) if "renditions" in top else None
-    return Spec(path, asset_id, titles, frame_rate, segment_frames, renditions)
+    max_renditions = 2
+    if "max_renditions" in top:
+        max_renditions = _positive_int(top["max_renditions"], f"{where}: max_renditions")
+    loudness: float | None = -16.0
+    if "loudness_lufs" in top:
+        loudness = _loudness(top["loudness_lufs"], f"{where}: loudness_lufs")
+    return Spec(path, asset_id, titles, frame_rate, segment_frames, renditions, max_renditions,
+                loudness)
+
+
+def _loudness(value: Any, where: str) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not -40 <= value <= -5:
+        raise IngestError(f"{where}: want a target in LUFS between -40 and -5, or null; "
+                          f"got {value!r}")
+    return float(value)
 
 
 def _title(raw: Any, where: str, folder: Path) -> TitleSpec:
@@ -149,9 +177,19 @@ def _title(raw: Any, where: str, folder: Path) -> TitleSpec:
 def _clip(raw: Any, where: str, title_id: str, index: int, title_talent: tuple[str, ...]) -> ClipSpec:
     obj = _object(raw, where, _CLIP_KEYS, required=("start", "frames"))
     clip_id = _ident(obj["id"], f"{where}: id") if "id" in obj else f"{title_id}-{index + 1:02d}"
-    frames = _positive_int(obj["frames"], f"{where}: frames")
+    start = parse_start(obj["start"], f"{where}: start")
+    frames = _frames(obj["frames"], f"{where} (start {start.text}): frames")
     talent = _talent(obj["talent"], f"{where}: talent") if "talent" in obj else title_talent
-    return ClipSpec(clip_id, parse_start(obj["start"], f"{where}: start"), frames, talent, where)
+    return ClipSpec(clip_id, start, frames, talent, where)
+
+
+def _frames(value: Any, where: str) -> int:
+    """A clip length: a positive whole number of frames (40 or 40.0, never 40.5)."""
+    if isinstance(value, float) and math.isfinite(value) and value > 0:
+        if not value.is_integer():
+            raise IngestError(f"{where}: length {value!r} is not a whole number of frames")
+        return int(value)
+    return _positive_int(value, where)
 
 
 def parse_start(value: Any, where: str) -> Start:
@@ -205,10 +243,27 @@ def _renditions(value: Any, where: str) -> tuple[RenditionSpec, ...]:
         maxrate = None
         if "maxrate_kbps" in obj:
             maxrate = _positive_int(obj["maxrate_kbps"], f"{at}: maxrate_kbps")
-        out.append(RenditionSpec(rid, height, maxrate))
+        profile = None
+        if "profile" in obj:
+            profile = obj["profile"]
+            if profile not in _PROFILES:
+                raise IngestError(f"{at}: profile {profile!r}: want one of {', '.join(_PROFILES)}")
+        level = _level(obj["level"], f"{at}: level") if "level" in obj else None
+        out.append(RenditionSpec(rid, height, maxrate, profile, level))
     _unique([r.id for r in out], f"{where}: rendition id")
     _unique([str(r.height) for r in out], f"{where}: rendition height")
     return tuple(sorted(out, key=lambda r: -r.height))
+
+
+def _level(value: Any, where: str) -> int:
+    """An H.264 level: "3.1", "4" or 31 -> 31."""
+    text = str(value) if isinstance(value, (str, int)) and not isinstance(value, bool) else ""
+    if text.isdigit() and len(text) == 2:
+        text = f"{text[0]}.{text[1]}"
+    match = _LEVEL.fullmatch(text)
+    if not match:
+        raise IngestError(f"{where}: bad H.264 level {value!r}: want e.g. \"3.1\" or \"4\"")
+    return 10 * int(match.group(1)) + int(match.group(2) or 0)
 
 
 def _object(raw: Any, where: str, allowed: set[str], required: tuple[str, ...]) -> dict[str, Any]:

@@ -79,6 +79,9 @@ def test_ntsc_rate_custom_ladder_and_segment_length(tiny_spec: Path, tmp_path: P
     check_catalog(out, catalog)
     assert catalog["frame_rate"] == [30000, 1001] and catalog["timescale"] == 30000
     assert [r["id"] for r in catalog["renditions"]] == ["top", "240p", "180p"]
+    # Main@3.0, Constrained Baseline@3.0, Constrained Baseline@1.3 (the lowest level that fits)
+    assert [r["video_codec"] for r in catalog["renditions"]] == ["avc1.4d401e", "avc1.42c01e",
+                                                                 "avc1.42c00d"]
     assert [r["frame_rate"] for r in catalog["renditions"]] == [29.97] * 3
     assert [s["frames"] for s in catalog["segments"]] == [24, 24, 2, 24]
     assert catalog["segments"][0]["duration"] == round(24 * 1001 / 30000, 6)
@@ -93,3 +96,20 @@ def test_symlinked_package_is_replaced_by_a_real_folder(tiny_spec: Path, tmp_pat
     assert catalog["version"] != real["version"]  # every encode gets a new version
     assert (tmp_path / "v1" / "catalog.json").is_file()  # the old target is untouched
     assert sorted(p.name for p in tmp_path.iterdir()) == ["current", "tiny.json", "v1"]
+
+
+def test_progress_bar_draws_one_line() -> None:
+    import io
+
+    from ingest.cli import ProgressBar
+
+    ticks = iter([0.0, 1.0, 2.0, 3.0])
+    out = io.StringIO()
+    bar = ProgressBar(out, clock=lambda: next(ticks))
+    bar(30, 60)
+    bar(30, 60)  # same percent: not redrawn
+    bar(60, 60)
+    text = out.getvalue()
+    assert text.count("\r") == 2 and text.endswith("\n")
+    assert "[###############...............]  50% 30/60 frames, 30 fps, ETA 1 s" in text
+    assert "100% 60/60 frames" in text

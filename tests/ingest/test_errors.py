@@ -98,6 +98,28 @@ def no_titles(folder: Path, synthetic: Path) -> Path:
     return path
 
 
+def mega_missing(folder: Path, synthetic: Path) -> Path:
+    path = folder / "spec.json"
+    path.write_bytes(orjson.dumps({"asset_id": "bad", "mega_asset": "gone.mp4",
+                                   "titles": [{"id": "victim", "name": "Victim"}],
+                                   "clips": [{"title": "victim", "start": 0, "frames": 40}]}))
+    return path
+
+
+def edl_without_media(folder: Path, synthetic: Path) -> Path:
+    path = folder / "cut.edl"
+    path.write_text("TITLE: x\n\n001  VICTIM   V     C        00:00:01:00 00:00:02:10 "
+                    "00:00:00:00 00:00:01:10\n* FROM CLIP NAME: victim|Victim\n")
+    return path
+
+
+def wrapper_bad_timeline(folder: Path, synthetic: Path) -> Path:
+    (folder / "cut.otio").write_text('{"OTIO_SCHEMA": "Timeline.1", "tracks": [')
+    path = folder / "spec.json"
+    path.write_bytes(orjson.dumps({"timeline": "cut.otio", "media": {}}))
+    return path
+
+
 CASES: list[tuple[SpecMaker, str]] = [
     (missing_source, r"'victim'.*not found.*no-such-file\.mp4"),
     (random_bytes, r"'victim'.*garbage\.mp4"),
@@ -110,6 +132,9 @@ CASES: list[tuple[SpecMaker, str]] = [
     (not_json, r"spec\.json is not valid JSON"),
     (missing_key, r"'victim' clips\[0\]: missing 'frames'"),
     (no_titles, r"spec\.json: missing 'titles'"),
+    (mega_missing, r"'victim'.*not found.*gone\.mp4"),
+    (edl_without_media, r"cut\.edl event 1 'victim\|Victim'.*reel 'VICTIM' is not in the media map"),
+    (wrapper_bad_timeline, r"cannot read timeline cut\.otio"),
 ]
 
 

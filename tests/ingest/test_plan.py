@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from ingest.errors import IngestError
-from ingest.plan import default_ladder, make_plan
+from ingest.ladder import default_ladder
+from ingest.plan import make_plan
 from ingest.probe import SourceInfo, default_frame_rate
 from ingest.spec import parse_spec
 
@@ -100,3 +101,23 @@ def test_spec_ladder_overrides_default() -> None:
                      {"t": source("t.mp4")})
     assert [(r.id, r.width, r.height) for r in plan.renditions] == [("720p", 1280, 720),
                                                                     ("240p", 426, 240)]
+
+
+def test_ladder_profiles_levels_and_depth() -> None:
+    from ingest.ladder import h264_level, rendition_for
+
+    full = default_ladder(1080, max_renditions=5)
+    assert [(r.id, r.profile, r.level_text) for r in full] == [
+        ("1080p", "high", "4.0"), ("720p", "high", "3.1"), ("540p", "high", "3.1"),
+        ("360p", "main", "3.0"), ("240p", "baseline", "3.0")]
+    assert [r.id for r in default_ladder(720, max_renditions=5)] == ["720p", "540p", "360p", "240p"]
+    assert rendition_for(720, frame_rate=Fraction(60)).level == 32  # 1280x720p60 needs 3.2
+    assert rendition_for(360, maxrate_kbps=12000).level == 31  # Main 3.0 stops at 10 Mbit/s
+    assert h264_level(1920, 1080, Fraction(30), 6000, "high") == 40
+    parsed = spec([{"start": 0, "frames": 40}], max_renditions=4,
+                  renditions=[{"height": 480, "profile": "main", "level": "3.1"}, {"height": 240}])
+    assert parsed.max_renditions == 4
+    assert [(r.profile, r.level) for r in parsed.renditions or ()] == [("main", 31), (None, None)]
+    for bad in ({"height": 480, "profile": "extreme"}, {"height": 480, "level": "9.9"}):
+        with pytest.raises(IngestError, match="renditions\\[0\\]"):
+            spec([{"start": 0, "frames": 40}], renditions=[bad])

@@ -108,8 +108,9 @@ def test_codecs_match_the_sps(ingest_real_package: Package) -> None:
         assert extradata is not None and extradata[0] == 1  # avcC
         profile, compat, level = extradata[1:4]
         assert rendition["video_codec"] == f"avc1.{profile:02x}{compat:02x}{level:02x}"
-        assert rendition["video_codec"].startswith("avc1.64")  # High profile
         assert rendition["codecs"].startswith("avc1.")
+    # High@3.1 for 540p, Main@3.0 for 360p (ingest/ladder.py)
+    assert [r["video_codec"] for r in catalog["renditions"]] == ["avc1.64001f", "avc1.4d401e"]
 
 
 def test_pillarboxed_source_has_black_sides(ingest_real_package: Package) -> None:

@@ -6,6 +6,7 @@ from typing import Any
 
 import numpy as np
 
+from ingest.loudness import measure
 from tests.ingest.media_checks import AAC_FRAME_SECONDS, check_catalog, read_span
 
 Package = tuple[Path, dict[str, Any]]
@@ -69,7 +70,10 @@ def test_stereo_tone_survives(ingest_synthetic_package: Package) -> None:
     pkg, catalog = ingest_synthetic_package
     clip = clips_of(catalog, "alpha")[1]
     got = read_span(pkg, catalog["renditions"][0], clip["segments"])
-    assert 0.15 < rms(got.audio) < 0.3  # 0.3-amplitude sine: rms 0.21
+    # A 0.3-amplitude 440 Hz sine (about -10.5 LUFS) comes out levelled to the -16 LUFS default.
+    assert 0.08 < rms(got.audio) < 0.15
+    loudness = measure(got.audio)
+    assert loudness.integrated is not None and abs(loudness.integrated + 16) < 0.5
 
 
 def test_anamorphic_source_fills_the_canvas(ingest_synthetic_package: Package) -> None:
