@@ -101,31 +101,7 @@ def live_server(real_package: Path, tmp_path_factory: pytest.TempPathFactory) ->
     """`sizzle serve` as a real subprocess on a free port, with three viewers of different tastes."""
     work = tmp_path_factory.mktemp("live-server")
     titles = [t["id"] for t in orjson.loads(real_package.read_bytes())["titles"]]
-    profiles = viewer_profiles(titles)
-    profiles_path = work / "profiles.jsonl"
-    profiles_path.write_bytes(b"".join(orjson.dumps(p) + b"\n" for p in profiles))
-    env = {**os.environ, "SIZZLE_SIGNING_KEYS": f"1:{secrets.token_hex(32)}", "PYTHONUNBUFFERED": "1"}
-    log_path = work / "server.log"
-    why: str | None = "not started"
-    for _attempt in range(3):  # another process may grab the free port between probe and bind
-        port = free_port()
-        base = f"http://127.0.0.1:{port}/"
-        with log_path.open("wb") as log:
-            process = subprocess.Popen(
-                [sys.executable, "-m", "edge.cli", "serve", "--catalog", str(real_package),
-                 "--profiles", str(profiles_path), "--host", "127.0.0.1", "--port", str(port),
-                 "--access-log"],
-                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-        why = wait_healthy(base, process, time.monotonic() + 30)
-        if why is None:
-            break
-        stop(process)
-        if b"already in use" not in log_path.read_bytes():
-            break
-    if why is not None:
-        pytest.fail(f"sizzle serve did not come up: {why}\n--- server output ---\n"
-                    f"{log_path.read_text(errors='replace')[-8000:]}")
-    server = LiveServer(base, tuple(str(p["user"]) for p in profiles), real_package, log_path)
+    process, server = start_server(real_package, viewer_profiles(titles), work, "--access-log")
     try:
         yield server
     finally:
@@ -141,3 +117,82 @@ def pytest_runtest_makereport(item: pytest.Item,
     server = getattr(item, "funcargs", {}).get("live_server")
     if report.failed and isinstance(server, LiveServer):
         report.sections.append(("sizzle serve output (tail)", server.log()))
+
+
+# --- Conformance and player-matrix fixtures (issue 7) -------------------------------------------
+# A tiny real package from generated sources (4 titles x clips of 40, 40 and 80 frames: 12 clips,
+# 16 segments, a 21 s default reel; ~6 s to build), each title with its own colours and sine tone
+# (ingest/synthetic.py: 440, 660 Hz, none, 550 Hz), served by its own `sizzle serve`.
+
+SYNTHETIC_CLIPS = ({"start": 0.5, "frames": 40}, {"start": 2.0, "frames": 40}, {"start": 4.0, "frames": 80})
+RANDOM_VIEWERS = 200
+
+
+@pytest.fixture(scope="session")
+def synthetic_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from ingest.build import build_package
+    from ingest.synthetic import make_synthetic_sources
+
+    work = tmp_path_factory.mktemp("synthetic-package")
+    spec_path = make_synthetic_sources(work / "src", titles=4)
+    spec = orjson.loads(spec_path.read_bytes())
+    for title in spec["titles"]:
+        title["clips"] = [dict(clip) for clip in SYNTHETIC_CLIPS]
+    spec_path.write_bytes(orjson.dumps(spec))
+    build_package(spec_path, work / "pkg")
+    return work / "pkg" / "catalog.json"
+
+
+def random_viewer_profiles(title_ids: list[str], count: int, seed: int = 7) -> list[dict[str, object]]:
+    """`count` viewers with random rankings (some short, some naming unknown titles)."""
+    import random
+
+    rng = random.Random(seed)
+    profiles: list[dict[str, object]] = []
+    for n in range(count):
+        ranking = rng.sample(title_ids, rng.randint(0, len(title_ids)))
+        if rng.random() < 0.1:
+            ranking.insert(rng.randrange(len(ranking) + 1), f"gone-{n}")
+        profiles.append({"user": f"viewer{n:03d}", "titles": ranking})
+    return profiles
+
+
+def start_server(catalog: Path, profiles: list[dict[str, object]], work: Path, *extra: str) -> tuple[
+        subprocess.Popen[bytes], LiveServer]:
+    """`sizzle serve` on a free port; fails the test with the server's output if it does not come up."""
+    profiles_path = work / "profiles.jsonl"
+    profiles_path.write_bytes(b"".join(orjson.dumps(p) + b"\n" for p in profiles))
+    env = {**os.environ, "SIZZLE_SIGNING_KEYS": f"1:{secrets.token_hex(32)}", "PYTHONUNBUFFERED": "1"}
+    log_path = work / "server.log"
+    why: str | None = "not started"
+    for _attempt in range(3):
+        port = free_port()
+        base = f"http://127.0.0.1:{port}/"
+        with log_path.open("wb") as log:
+            process = subprocess.Popen(
+                [sys.executable, "-m", "edge.cli", "serve", "--catalog", str(catalog),
+                 "--profiles", str(profiles_path), "--host", "127.0.0.1", "--port", str(port),
+                 "--rotation", "0", *extra],  # plans must not rotate between plan.json and master
+                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+        why = wait_healthy(base, process, time.monotonic() + 30)
+        if why is None:
+            break
+        stop(process)
+        if b"already in use" not in log_path.read_bytes():
+            break
+    if why is not None:
+        pytest.fail(f"sizzle serve did not come up: {why}\n{log_path.read_text(errors='replace')[-8000:]}")
+    return process, LiveServer(base, tuple(str(p["user"]) for p in profiles), catalog, log_path)
+
+
+@pytest.fixture(scope="session")
+def synthetic_server(synthetic_package: Path,
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """`sizzle serve` over the synthetic package with RANDOM_VIEWERS random viewers."""
+    titles = [t["id"] for t in orjson.loads(synthetic_package.read_bytes())["titles"]]
+    profiles = random_viewer_profiles(titles, RANDOM_VIEWERS)
+    process, server = start_server(synthetic_package, profiles, tmp_path_factory.mktemp("synthetic-server"))
+    try:
+        yield server
+    finally:
+        stop(process)

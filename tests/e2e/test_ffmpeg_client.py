@@ -239,3 +239,66 @@ def test_variants_list_the_planned_segments_and_mark_every_cut(live_server: Live
     assert [n for n, _ in first] == planned, f"{user}: variant segments differ from the plan"
     wanted_cuts = [i > 0 and n != planned[i - 1] + 1 for i, n in enumerate(planned)]
     assert [cut for _, cut in first] == wanted_cuts, f"{user}: DISCONTINUITY in the wrong places"
+
+
+def runs(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """Split packet spans (in demux order) into runs of continuous timestamps: one run per
+    stretch of the reel between cuts (the demuxer keeps the Mega Asset's own timestamps)."""
+    found: list[tuple[float, float]] = []
+    for start, end in spans:
+        if found and abs(start - found[-1][1]) < 1e-4:
+            found[-1] = (found[-1][0], end)
+        else:
+            found.append((start, end))
+    return found
+
+
+def cut_skews(variant_url: str) -> list[tuple[float, float, float]]:
+    """Read one variant through libavformat's HLS demuxer, audio and video, from the start; for
+    every stretch between cuts, (video start, audio start - video start, audio end - video end)."""
+    audio: list[tuple[float, float]] = []
+    video: list[tuple[float, float]] = []
+    with av.open(variant_url, timeout=20) as container:
+        assert len(container.streams.video) == 1 and len(container.streams.audio) == 1
+        for packet in container.demux(container.streams.video[0], container.streams.audio[0]):
+            if packet.size == 0 or packet.pts is None or packet.time_base is None:
+                continue
+            start = float(packet.pts * packet.time_base)
+            span = (start, start + float(packet.duration * packet.time_base))
+            (video if packet.stream.type == "video" else audio).append(span)
+    video_runs, audio_runs = runs(video), runs(audio)
+    assert len(audio_runs) == len(video_runs), (
+        f"audio breaks into {len(audio_runs)} runs, video into {len(video_runs)}")
+    return [(v[0], a[0] - v[0], a[1] - v[1]) for v, a in zip(video_runs, audio_runs)]
+
+
+@pytest.mark.parametrize("source", ["demo", "synthetic"])
+def test_ffmpeg_audio_meets_video_at_every_cut(live_server: LiveServer, synthetic_server: LiveServer,
+                                               source: str,
+                                               record_property: Callable[[str, object], None]) -> None:
+    """Through the HLS demuxer (not segment by segment): at every cut of a whole reel, the clip's
+    audio starts and ends within one AAC frame (1024/48000 s) of its video. The generated catalog
+    conforms mono 48 kHz, stereo 44.1 kHz and silent sources, the demo one real footage."""
+    server = live_server if source == "demo" else synthetic_server
+    users = VIEWERS if source == "demo" else server.viewers[:3]
+    worst = 0.0
+    cuts = 0
+    problems: list[str] = []
+    for user in users:
+        plan = plan_of(server, user)
+        rendition = server.catalog["renditions"][-1]["id"]
+        variant_url = urllib.parse.urljoin(f"{server.base}sizzle/{user}/", plan["variants"][rendition])
+        text = fetch(variant_url)[0].decode()
+        skews = cut_skews(variant_url)
+        assert len(skews) == text.count("#EXT-X-DISCONTINUITY") + 1, "timestamps jump where no cut is"
+        cuts += len(skews) - 1
+        for at, start, end in skews:
+            worst = max(worst, abs(start), abs(end))
+            if abs(start) > 1024 / 48000 or abs(end) > 1024 / 48000:
+                problems.append(f"{user} stretch at Mega Asset {at:.3f} s: audio starts "
+                                f"{start * 1000:+.1f} ms, ends {end * 1000:+.1f} ms from its video")
+    print(f"\nffmpeg {source}: {len(users)} reels, {cuts} cuts, worst audio/video skew at a cut "
+          f"{worst * 1000:.1f} ms "
+          f"(one AAC frame is {1024 / 48:.1f} ms)")
+    record_property("worst_cut_skew_ms", round(worst * 1000, 2))
+    assert not problems, "\n".join(problems)

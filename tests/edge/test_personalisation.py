@@ -3,8 +3,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import time
 import urllib.request
 
@@ -18,6 +16,7 @@ from edge.reload import reload_catalog
 from edge.settings import Settings
 from loadtest.synthetic_catalog import make_catalog, write_package
 from manifests.cadence import parse_cadences
+from tests.conftest import start_server, stop
 
 KEY = {3: b"s" * 32}
 
@@ -140,16 +139,8 @@ async def test_broken_catalog_on_reload_is_rejected_and_the_old_one_serves(aioht
 
 def test_sighup_reloads_a_running_server(packages, tmp_path):
     catalog, first, second, _ = packages
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "SIZZLE_SIGNING_KEYS": "1:" + "ab" * 32}
-    server = subprocess.Popen([sys.executable, "-m", "edge.cli", "serve", "--catalog", str(catalog),
-                               "--port", str(port)], env=env, stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}/sizzle/u/plan.json"
+    process, server = start_server(catalog, [], tmp_path)
+    url = server.base + "sizzle/u/plan.json"
 
     def version() -> str | None:
         try:
@@ -159,18 +150,14 @@ def test_sighup_reloads_a_running_server(packages, tmp_path):
             return None
 
     try:
-        deadline = time.monotonic() + 20
-        while version() is None and time.monotonic() < deadline:
-            time.sleep(0.05)
         assert version() == orjson.loads(first.read_bytes())["version"]
         (tmp_path / "next").symlink_to(tmp_path / "v2")
         os.replace(tmp_path / "next", tmp_path / "current")
-        server.send_signal(signal.SIGHUP)
+        process.send_signal(signal.SIGHUP)
         want = orjson.loads(second.read_bytes())["version"]
         deadline = time.monotonic() + 10
         while version() != want and time.monotonic() < deadline:
             time.sleep(0.05)
         assert version() == want
     finally:
-        server.terminate()
-        server.wait(timeout=10)
+        stop(process)

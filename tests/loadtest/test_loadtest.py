@@ -1,12 +1,10 @@
 """`sizzle loadtest` against a real server: reports, plots, bounds, loopback-only."""
 from __future__ import annotations
 
-import os
 import socket
 import subprocess
 import sys
 import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,30 +13,18 @@ import pytest
 
 from loadtest.players import Zipf, parse_master, parse_media, pick_variant
 from loadtest.synthetic_catalog import make_catalog, write_package
+from tests.conftest import start_server, stop
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory) -> Iterator[str]:
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     folder = tmp_path_factory.mktemp("lt")
     catalog = write_package(folder / "pkg", make_catalog(titles=6))
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "SIZZLE_SIGNING_KEYS": "1:" + "cd" * 32}
-    process = subprocess.Popen([sys.executable, "-m", "edge.cli", "serve", "--catalog", str(catalog),
-                                "--port", str(port)], env=env, stdout=subprocess.DEVNULL,
-                               stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(base + "healthz", timeout=1).read()
-            break
-        except OSError:
-            time.sleep(0.05)
-    yield base
-    process.terminate()
-    process.wait(timeout=10)
+    process, live = start_server(catalog, [], folder)
+    try:
+        yield live.base
+    finally:
+        stop(process)
 
 
 def loadtest(*args: str) -> subprocess.CompletedProcess[str]:
