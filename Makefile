@@ -10,7 +10,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HLSJS := node_modules/hls.js/dist/hls.min.js
+SHAKA := node_modules/shaka-player/dist/shaka-player.compiled.js
 CHROMIUM := /usr/bin/chromium
+REDIS_SERVER := /usr/bin/redis-server
 DEMO_DIR ?= build/demo
 HOST ?= 127.0.0.1
 PORT ?= 8080
@@ -28,25 +30,30 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	@touch $@
 
-$(HLSJS): package.json package-lock.json
+# One `npm ci` installs both player libraries (hls.js, Shaka Player) from the lock file.
+$(HLSJS) $(SHAKA) &: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
-	@touch $@
+	@touch $(HLSJS) $(SHAKA)
 
 $(CHROMIUM):
 	@command -v apt-get >/dev/null || { echo "error: chromium missing and no apt-get" >&2; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
 
-setup: $(STAMP) $(HLSJS)
+$(REDIS_SERVER):
+	@command -v apt-get >/dev/null || { echo "error: redis-server missing and no apt-get" >&2; exit 1; }
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+
+setup: $(STAMP) $(HLSJS) $(SHAKA)
 
 demo: setup
 	$(BIN)/sizzle demo --out $(DEMO_DIR) --host $(HOST) --port $(PORT)
 
-test: setup $(CHROMIUM) lint
+test: setup $(CHROMIUM) $(REDIS_SERVER) lint
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check -q edge manifests ingest loadtest benchmarks tests
-	$(BIN)/mypy edge manifests ingest loadtest
+	$(BIN)/ruff check -q edge manifests ingest loadtest benchmarks conformance tests
+	$(BIN)/mypy edge manifests ingest conformance loadtest
 
 test-fast: setup
 	$(BIN)/python -m pytest -q -m "not e2e"

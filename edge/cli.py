@@ -2,23 +2,57 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from edge.settings import Settings, default_player_js, signing_keys_from_env
+from edge.settings import (
+    Settings,
+    check_media_base_url,
+    cpu_count,
+    default_player_js,
+    signing_keys_from_env,
+)
 from manifests.cadence import BUILTIN, CadenceError, parse_cadences
 
 
-def _serve_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8080)
-    parser.add_argument("--access-log", action="store_true", help="log every request")
-    parser.add_argument("--log-level", default="INFO")
+def _env(name: str, default: str | None = None) -> str | None:
+    """Container configuration: SIZZLE_<NAME> supplies a flag's default."""
+    return os.environ.get(f"SIZZLE_{name}", default)
+
+
+def _serve_args(parser: argparse.ArgumentParser, workers_default: int | None) -> None:
+    parser.add_argument("--host", default=_env("HOST", "127.0.0.1"))
+    parser.add_argument("--port", type=int, default=int(_env("PORT", "8080") or 8080))
+    parser.add_argument("--access-log", action="store_true",
+                        help="log every request (= --access-log-sample 1)")
+    parser.add_argument("--access-log-sample", type=float, default=float(_env("ACCESS_LOG_SAMPLE", "0") or 0),
+                        metavar="RATE", help="log this fraction of requests as JSON (default 0: off)")
+    parser.add_argument("--log-level", default=_env("LOG_LEVEL", "INFO"))
+    parser.add_argument("--log-format", choices=("json", "text"), default=_env("LOG_FORMAT", "json"))
     parser.add_argument("--cadences", type=Path, help="cadence file (JSON); built-ins: default, short, long")
     parser.add_argument("--rotation", type=int, default=86_400, metavar="SECONDS",
                         help="a viewer gets a fresh reel every SECONDS (0: never); default daily")
     parser.add_argument("--grace", type=float, default=3_600.0, metavar="SECONDS",
                         help="how long reels of a replaced catalog keep playing (default 3600)")
+    workers = _env("WORKERS")
+    parser.add_argument("--workers", type=int, default=int(workers) if workers else workers_default,
+                        metavar="N", help="gunicorn worker processes (default: one per CPU available; "
+                        "0: a single process without gunicorn)")
+    parser.add_argument("--graceful-timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="on SIGTERM, how long in-flight requests may take to finish (default 30)")
+    parser.add_argument("--watch", type=float, default=1.0, metavar="SECONDS",
+                        help="poll the catalog and profiles files for changes this often (0: off)")
+    parser.add_argument("--media-base-url", default=_env("MEDIA_BASE_URL"), metavar="URL",
+                        help="init and segment URIs point at URL/{catalog version}/{rendition}/... "
+                        "(a CDN or object store); default: served by this edge")
+    parser.add_argument("--redis-url", default=_env("REDIS_URL"), metavar="URL",
+                        help="viewer profiles from Redis (redis://host:port/db) instead of --profiles")
+    parser.add_argument("--redis-timeout-ms", type=float, default=20.0, metavar="MS",
+                        help="per-request Redis lookup budget before the default ranking (default 20)")
+    parser.add_argument("--profile-cache", type=float, default=5.0, metavar="SECONDS",
+                        help="in-process cache of Redis profiles (default 5 s)")
 
 
 def _settings(args: argparse.Namespace, catalog: Path, profiles: Path | None, demo: bool) -> Settings:
@@ -38,20 +72,51 @@ def _settings(args: argparse.Namespace, catalog: Path, profiles: Path | None, de
             raise StartupError(str(exc)) from None
     if args.rotation < 0 or args.grace < 0:
         raise StartupError("--rotation and --grace must not be negative")
+    if args.workers < 0 or args.graceful_timeout < 0 or args.watch < 0:
+        raise StartupError("--workers, --graceful-timeout and --watch must not be negative")
+    sample = 1.0 if args.access_log else args.access_log_sample
+    if not 0 <= sample <= 1:
+        raise StartupError("--access-log-sample is a fraction between 0 and 1")
+    media_base_url = None
+    if args.media_base_url:
+        try:
+            media_base_url = check_media_base_url(args.media_base_url)
+        except ValueError as exc:
+            raise StartupError(f"--media-base-url {exc}") from None
+    if args.redis_url:
+        if urlsplit(args.redis_url).scheme not in ("redis", "rediss", "unix"):
+            raise StartupError("--redis-url: want redis://HOST:PORT[/DB], rediss://... or unix://PATH")
+        from redis.asyncio.connection import parse_url
+
+        try:
+            parse_url(args.redis_url)
+        except ValueError as exc:
+            raise StartupError(f"--redis-url: {exc}") from None
+        if profiles is not None:
+            raise StartupError("--redis-url and --profiles are alternatives: choose one")
+    if not 0 < args.redis_timeout_ms <= 10_000 or args.profile_cache < 0:
+        raise StartupError("--redis-timeout-ms wants 0 < MS <= 10000, --profile-cache >= 0")
     return Settings(catalog=catalog, profiles=profiles, host=args.host, port=args.port,
                     signing_keys=keys, active_key=active, demo=demo,
-                    player_js=default_player_js() if demo else None, access_log=args.access_log,
-                    cadences=cadences, rotation_seconds=args.rotation, grace_seconds=args.grace)
+                    player_js=default_player_js() if demo else None, access_log=sample > 0,
+                    cadences=cadences, rotation_seconds=args.rotation, grace_seconds=args.grace,
+                    workers=args.workers, graceful_seconds=args.graceful_timeout, watch_seconds=args.watch,
+                    media_base_url=media_base_url, redis_url=args.redis_url or None,
+                    redis_timeout=args.redis_timeout_ms / 1000, profile_cache_seconds=args.profile_cache,
+                    access_log_sample=sample)
 
 
 def _run_serve(args: argparse.Namespace) -> int:
     from edge.serve import configure_logging, serve
-    from edge.startup import check_startup
+    from edge.startup import StartupError, check_startup
 
-    configure_logging(args.log_level)
+    configure_logging(args.log_level, args.log_format)
+    if args.catalog is None:
+        raise StartupError("--catalog is required (or set SIZZLE_CATALOG)")
     settings = _settings(args, args.catalog, args.profiles, demo=args.demo_page)
     check_startup(settings)
-    serve(settings, on_ready=lambda url: print(f"serving on {url}", flush=True))
+    serve(settings, on_ready=lambda url: print(f"serving on {url}", flush=True),
+          log_level=args.log_level, log_format=args.log_format)
     return 0
 
 
@@ -60,7 +125,7 @@ def _run_demo(args: argparse.Namespace) -> int:
     from edge.serve import configure_logging, serve
     from edge.startup import check_startup
 
-    configure_logging(args.log_level)
+    configure_logging(args.log_level, args.log_format)
     catalog, profiles = prepare_demo(args.out, args.media)
     settings = _settings(args, catalog, profiles, demo=True)
     check_startup(settings)
@@ -70,7 +135,7 @@ def _run_demo(args: argparse.Namespace) -> int:
               f"  viewers: {profiles}\n  e.g. {url}sizzle/ana/master.m3u8\n(Ctrl-C stops it)",
               flush=True)
 
-    serve(settings, on_ready=ready)
+    serve(settings, on_ready=ready, log_level=args.log_level, log_format=args.log_format)
     return 0
 
 
@@ -100,16 +165,20 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("validate", help="check a spec or a built package: sizzle validate SPEC|DIR")
 
     serve_p = sub.add_parser("serve", help="serve per-viewer playlists for a package")
-    serve_p.add_argument("--catalog", type=Path, required=True, help="PACKAGE/catalog.json")
-    serve_p.add_argument("--profiles", type=Path, help="viewer profiles, JSON Lines")
+    catalog_env = _env("CATALOG")
+    serve_p.add_argument("--catalog", type=Path, default=Path(catalog_env) if catalog_env else None,
+                         help="PACKAGE/catalog.json (or a `current` symlink's); env SIZZLE_CATALOG")
+    profiles_env = _env("PROFILES")
+    serve_p.add_argument("--profiles", type=Path, default=Path(profiles_env) if profiles_env else None,
+                         help="viewer profiles, JSON Lines (reloaded on change)")
     serve_p.add_argument("--demo-page", action="store_true", help="also serve the player page at /")
-    _serve_args(serve_p)
+    _serve_args(serve_p, workers_default=cpu_count())
 
     demo_p = sub.add_parser("demo", help="build the demo Mega Asset if missing and serve it")
     demo_p.add_argument("--out", type=Path, default=Path("build/demo"))
     demo_p.add_argument("--media", type=Path, default=None,
                         help="footage folder (default ../shared/media beside the repo)")
-    _serve_args(demo_p)
+    _serve_args(demo_p, workers_default=0)
 
     args = parser.parse_args(argv)
     from edge.startup import StartupError

@@ -60,6 +60,7 @@ async def _plan_for(request: web.Request) -> Planned:
                           settings.talent_lift)
     period = rotation_period(settings, time.time())
     plan = plan_reel(loaded.catalog, ranking, user, cadence, str(period), talent)
+    request.app[KEYS.metrics].plans.inc()
     return Planned(user, loaded, plan, cadence.name, period)
 
 
@@ -101,9 +102,11 @@ async def variant(request: web.Request) -> web.Response:
     try:
         plan = signer.verify(request.match_info["token"])
     except TokenError as exc:
+        request.app[KEYS.metrics].token_rejections.inc()
         fail(403, "bad_token", f"variant token rejected: {exc}")
     loaded = _catalog_for(request, plan.catalog_version)
     if not plan.clips or max(plan.clips) >= len(loaded.catalog.clips):
+        request.app[KEYS.metrics].token_rejections.inc()
         fail(403, "bad_token", "token names clips this catalog does not have")
     rendition = request.match_info["rendition"]
     if rendition not in loaded.index.renditions:
@@ -128,6 +131,29 @@ async def healthz(request: web.Request) -> web.Response:
                         headers={"Cache-Control": "no-store"})
 
 
+async def readyz(request: web.Request) -> web.Response:
+    """Ready once a catalog is loaded (the listener opens only after that, so 503 is rare: it is
+    kept for apps embedded before start-up completes)."""
+    if KEYS.catalogs not in request.app:
+        fail(503, "not_ready", "no catalog loaded yet")
+    version = request.app[KEYS.catalogs].current.catalog.version
+    return web.Response(body=orjson.dumps({"status": "ready", "catalog": version}),
+                        content_type="application/json", headers={"Cache-Control": "no-store"})
+
+
+async def metrics(request: web.Request) -> web.Response:
+    body, content_type = request.app[KEYS.metrics].render()
+    return web.Response(body=body, headers={"Content-Type": content_type, "Cache-Control": "no-store"})
+
+
+async def openapi(request: web.Request) -> web.Response:
+    from edge.openapi import document
+
+    allowed = tuple(sorted(request.app[KEYS.settings].cadences.allowed))
+    return web.Response(body=document(allowed), content_type="application/json",
+                        headers={"Cache-Control": "no-cache"})
+
+
 async def demo_page(request: web.Request) -> web.FileResponse:
     return web.FileResponse(STATIC / "index.html", headers={"Cache-Control": "no-cache"})
 
@@ -148,6 +174,9 @@ async def demo_viewers(request: web.Request) -> web.Response:
 
 def add_routes(app: web.Application, settings: Settings) -> None:
     app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
+    app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/sizzle/{user}/master.m3u8", master)
     app.router.add_get("/sizzle/{user}/plan.json", plan_json)
     app.router.add_get("/sizzle/v/{token}/{rendition}.m3u8", variant)

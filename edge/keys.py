@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from aiohttp import web
 
 from edge.catalogs import Catalogs
-from edge.profiles import MemoryProfiles, ProfileStore
+from edge.metrics import Metrics
+from edge.profiles import ProfileStore
 from edge.settings import Settings
 
 
@@ -14,11 +15,13 @@ from edge.settings import Settings
 class _Keys:
     settings: web.AppKey[Settings]
     catalogs: web.AppKey[Catalogs]
-    profiles: web.AppKey[ProfileStore | MemoryProfiles]
+    profiles: web.AppKey[ProfileStore]
+    metrics: web.AppKey[Metrics]
 
 
 ALL = _Keys(
     settings=web.AppKey("settings", Settings),
     catalogs=web.AppKey("catalogs", Catalogs),
     profiles=web.AppKey("profiles", object),  # type: ignore[arg-type]
+    metrics=web.AppKey("metrics", Metrics),
 )

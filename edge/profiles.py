@@ -35,6 +35,23 @@ class MemoryProfiles:
     def users(self) -> list[str]:
         return list(self._profiles)
 
+    def replace(self, profiles: dict[str, Profile]) -> None:
+        """Swap in a freshly loaded set (one assignment: requests see the old or the new set)."""
+        self._profiles = profiles
+
+
+def parse_profile(obj: object, where: str) -> Profile:
+    """One profile object: {"user": str, "titles": [ids, best first], "talent": [optional]}."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("user"), str):
+        raise ProfileError(f"{where}: want an object with a string 'user'")
+    titles = obj.get("titles", [])
+    talent = obj.get("talent", [])
+    if not isinstance(titles, list) or not all(isinstance(t, str) for t in titles):
+        raise ProfileError(f"{where}: 'titles' must be a list of strings")
+    if not isinstance(talent, list) or not all(isinstance(t, str) for t in talent):
+        raise ProfileError(f"{where}: 'talent' must be a list of strings")
+    return Profile(obj["user"], tuple(titles), tuple(talent))
+
 
 def parse_profiles(data: bytes, name: str = "profiles") -> dict[str, Profile]:
     """One JSON object per line: {"user": str, "titles": [ids, best first], "talent": [optional]}."""
@@ -46,15 +63,8 @@ def parse_profiles(data: bytes, name: str = "profiles") -> dict[str, Profile]:
             obj = orjson.loads(line)
         except orjson.JSONDecodeError:
             raise ProfileError(f"{name}:{number}: not JSON") from None
-        if not isinstance(obj, dict) or not isinstance(obj.get("user"), str):
-            raise ProfileError(f"{name}:{number}: want an object with a string 'user'")
-        titles = obj.get("titles", [])
-        talent = obj.get("talent", [])
-        if not isinstance(titles, list) or not all(isinstance(t, str) for t in titles):
-            raise ProfileError(f"{name}:{number}: 'titles' must be a list of strings")
-        if not isinstance(talent, list) or not all(isinstance(t, str) for t in talent):
-            raise ProfileError(f"{name}:{number}: 'talent' must be a list of strings")
-        profiles[obj["user"]] = Profile(obj["user"], tuple(titles), tuple(talent))
+        profile = parse_profile(obj, f"{name}:{number}")
+        profiles[profile.user] = profile
     return profiles
 
 

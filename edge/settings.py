@@ -48,6 +48,14 @@ class Settings:
     rotation_seconds: int = 86_400  # a viewer's reel changes once per period; 0 = never
     grace_seconds: float = 3_600.0  # a replaced catalog keeps answering its reels this long
     talent_lift: int = DEFAULT_TALENT_LIFT
+    workers: int = 0  # gunicorn worker processes; 0 = one process, no gunicorn (dev, demo)
+    graceful_seconds: float = 30.0  # SIGTERM: how long in-flight requests may take to finish
+    media_base_url: str | None = None  # init/segment URIs point here (CDN/object store) when set
+    watch_seconds: float = 1.0  # poll the catalog and profiles files for changes; 0 = no watch
+    redis_url: str | None = None  # profiles from Redis (fleet) instead of the JSON Lines file
+    redis_timeout: float = 0.020  # per-request Redis lookup budget; past it, the default ranking
+    profile_cache_seconds: float = 5.0  # in-process TTL cache of Redis profiles
+    access_log_sample: float = 0.0  # fraction of requests logged (JSON); 0 = access log off
 
     @property
     def package_dir(self) -> Path:
@@ -63,3 +71,29 @@ def signing_keys_from_env(env: Mapping[str, str] = os.environ) -> tuple[dict[int
     log.warning("SIZZLE_SIGNING_KEYS not set: using a random key; variant URLs will not survive "
                 "a restart or verify on another node")
     return {0: secrets.token_bytes(32)}, 0
+
+
+def cpu_count() -> int:
+    """CPUs this process may use: its affinity mask, capped by a cgroup v2 CPU quota (containers)."""
+    try:
+        cpus = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        cpus = os.cpu_count() or 1
+    try:
+        quota, period = Path("/sys/fs/cgroup/cpu.max").read_text().split()[:2]
+        if quota != "max":
+            cpus = min(cpus, max(1, -(-int(quota) // int(period))))
+    except (OSError, ValueError):
+        pass
+    return max(1, cpus)
+
+
+def check_media_base_url(url: str) -> str:
+    """An absolute http(s) URL without query or fragment; returned with exactly one trailing '/'."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError(f"{url!r}: want an absolute http(s) URL without query or fragment, "
+                         "e.g. https://cdn.example.com/sizzle/media/")
+    return url.rstrip("/") + "/"

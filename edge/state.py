@@ -14,6 +14,19 @@ from manifests.token import Signer
 
 SEGMENT_NAME = re.compile(r"s(\d{5,9})\.m4s")
 
+Signature = tuple[str, int, int, int]  # real path, inode, mtime_ns, size
+
+
+def file_signature(path: Path) -> Signature | None:
+    """What identifies the file behind `path` now (symlinks resolved, so a swapped `current` link
+    counts as a change); None when it cannot be read."""
+    try:
+        real = path.resolve(strict=True)
+        st = real.stat()
+    except OSError:
+        return None
+    return str(real), st.st_ino, st.st_mtime_ns, st.st_size
+
 
 @dataclass(frozen=True, slots=True)
 class Loaded:
@@ -23,6 +36,7 @@ class Loaded:
     cadences: CadenceBook  # resolved against this catalog's frame rate and clip lengths
     signer: Signer
     loaded_at: float  # time.time() when loaded
+    source: Signature | None = None  # the catalog file it came from, as file_signature() saw it
 
     def cadence(self, requested: str | None) -> Cadence | None:
         return self.cadences.choose(requested)
@@ -43,8 +57,12 @@ class Loaded:
         return self.package_dir / rendition.segment_uri(number)
 
 
-def media_prefix(version: str) -> str:
-    """Media URIs as written into variant playlists, relative to /sizzle/v/{token}/{rendition}.m3u8."""
+def media_prefix(version: str, base_url: str | None = None) -> str:
+    """Media URIs as written into variant playlists: relative to /sizzle/v/{token}/{rendition}.m3u8
+    (served here), or absolute under `base_url` (a CDN or object store holding the same layout:
+    BASE/{version}/{package-relative path})."""
+    if base_url:
+        return f"{base_url}{version}/"
     return f"../../media/{version}/"
 
 
@@ -56,7 +74,9 @@ def resolve_cadences(book: CadenceBook, catalog: Catalog) -> CadenceBook:
     return CadenceBook(book.default, resolved, book.allowed)
 
 
-def load(catalog_path: Path, signer: Signer, cadences: CadenceBook = BUILTIN) -> Loaded:
+def load(catalog_path: Path, signer: Signer, cadences: CadenceBook = BUILTIN,
+         media_base_url: str | None = None) -> Loaded:
+    source = file_signature(catalog_path)
     try:
         real = catalog_path.resolve(strict=True)
         data = real.read_bytes()
@@ -67,5 +87,5 @@ def load(catalog_path: Path, signer: Signer, cadences: CadenceBook = BUILTIN) ->
     for rendition in catalog.renditions:
         if not (package_dir / rendition.init).is_file():
             raise CatalogError(f"{catalog_path}: rendition {rendition.id}: missing {rendition.init}")
-    return Loaded(catalog, build_index(catalog, media_prefix(catalog.version)), package_dir,
-                  resolve_cadences(cadences, catalog), signer, time.time())
+    return Loaded(catalog, build_index(catalog, media_prefix(catalog.version, media_base_url)), package_dir,
+                  resolve_cadences(cadences, catalog), signer, time.time(), source)

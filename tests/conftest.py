@@ -172,7 +172,8 @@ def start_server(catalog: Path, profiles: list[dict[str, object]], work: Path, *
             process = subprocess.Popen(
                 [sys.executable, "-m", "edge.cli", "serve", "--catalog", str(catalog),
                  "--profiles", str(profiles_path), "--host", "127.0.0.1", "--port", str(port),
-                 "--rotation", "0", *extra],  # plans must not rotate between plan.json and master
+                 "--rotation", "0", "--workers", "0", *extra],  # no rotation between plan.json and master;
+                # one process: the players under test need the second core more than a second worker
                 cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
         why = wait_healthy(base, process, time.monotonic() + 30)
         if why is None:

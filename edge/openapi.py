@@ -1,0 +1,110 @@
+"""The HTTP API as an OpenAPI 3.1 document, served at /openapi.json (and checked by Schemathesis)."""
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import orjson
+
+USER_PATTERN = r"^[A-Za-z0-9._~@+\-]{1,128}$"
+JSON_ERROR = {"$ref": "#/components/schemas/Error"}
+PLAYLIST = "application/vnd.apple.mpegurl"
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": JSON_ERROR}}}
+
+
+def _text(description: str, media_type: str) -> dict[str, Any]:
+    return {"description": description, "content": {media_type: {"schema": {"type": "string"}}}}
+
+
+_REQUEST_ID = {"name": "X-Request-Id", "in": "header", "required": False,
+               "description": "echoed in the response; generated when absent or malformed",
+               "schema": {"type": "string"}}
+_USER = {"name": "user", "in": "path", "required": True, "description": "viewer id",
+         "schema": {"type": "string", "pattern": USER_PATTERN}}
+
+
+def _cadence(allowed: tuple[str, ...]) -> dict[str, Any]:
+    return {"name": "cadence", "in": "query", "required": False,
+            "description": "a cadence from this server's allow-list; empty or absent: the default; "
+                           "anything else: 400",
+            "schema": {"type": "string", "enum": [*allowed, ""]}}
+
+
+def _get(summary: str, responses: dict[str, Any], *params: dict[str, Any]) -> dict[str, Any]:
+    return {"get": {"summary": summary, "parameters": [*params, _REQUEST_ID],
+                    "responses": {**responses, "404": _error("no such route or object"),
+                                  "405": _error("method not allowed")}}}
+
+
+def build(cadences: tuple[str, ...]) -> dict[str, Any]:
+    cadence = _cadence(cadences)
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "Sizzle Edge", "version": "1",
+                 "description": "Per-viewer HLS sizzle reels planned on every request."},
+        "paths": {
+            "/sizzle/{user}/master.m3u8": _get(
+                "The viewer's master playlist (private, no-store)",
+                {"200": _text("master playlist", PLAYLIST),
+                 "400": _error("bad user id or unknown cadence")}, _USER, cadence),
+            "/sizzle/{user}/plan.json": _get(
+                "The same reel as data", {"200": {"description": "the plan", "content": {
+                    "application/json": {"schema": {"$ref": "#/components/schemas/Plan"}}}},
+                    "400": _error("bad user id or unknown cadence")}, _USER, cadence),
+            "/sizzle/v/{token}/{rendition}.m3u8": _get(
+                "A variant playlist at a signed, shareable URL (immutable)",
+                {"200": _text("variant playlist", PLAYLIST), "403": _error("token forged or not ours"),
+                 "410": _error("the reel was planned on a catalog no longer served")},
+                {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "rendition", "in": "path", "required": True, "schema": {"type": "string"}}),
+            "/sizzle/media/{version}/{rendition}/{name}": _get(
+                "An init segment or media segment (Range supported)",
+                {"200": {"description": "media bytes", "content": {"video/mp4": {
+                    "schema": {"type": "string", "format": "binary"}}}},
+                 "206": {"description": "partial media bytes", "content": {"video/mp4": {
+                     "schema": {"type": "string", "format": "binary"}}}},
+                 "416": _error("range not satisfiable")},
+                {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "rendition", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "Range", "in": "header", "required": False, "schema": {"type": "string"}}),
+            "/healthz": _get("Liveness", {"200": {"description": "alive", "content": {
+                "application/json": {"schema": {"type": "object", "required": ["status"],
+                                                "properties": {"status": {"const": "ok"}}}}}}}),
+            "/readyz": _get("Readiness: a catalog is loaded", {
+                "200": {"description": "ready", "content": {"application/json": {"schema": {
+                    "type": "object", "required": ["status", "catalog"],
+                    "properties": {"status": {"const": "ready"}, "catalog": {"type": "string"}}}}}},
+                "503": _error("no catalog loaded yet")}),
+            "/metrics": _get("Prometheus metrics", {"200": _text("Prometheus text format",
+                                                                 "text/plain")}),
+            "/openapi.json": _get("This document", {"200": {
+                "description": "OpenAPI 3.1",
+                "content": {"application/json": {"schema": {"type": "object"}}}}}),
+        },
+        "components": {"schemas": {
+            "Error": {"type": "object", "required": ["error", "detail"], "properties": {
+                "error": {"type": "string"}, "detail": {"type": "string"}}},
+            "Plan": {"type": "object",
+                     "required": ["user", "catalog", "cadence", "master", "variants", "clips", "rotation"],
+                     "properties": {
+                         "user": {"type": "string"}, "catalog": {"type": "string"},
+                         "cadence": {"type": "string"}, "master": {"type": "string"},
+                         "duration": {"type": "number"},
+                         "variants": {"type": "object", "additionalProperties": {"type": "string"}},
+                         "clips": {"type": "array", "items": {"type": "object"}},
+                         "rotation": {"type": "object", "required": ["period", "seconds", "next"],
+                                      "properties": {"period": {"type": "integer"},
+                                                     "seconds": {"type": "integer"},
+                                                     "next": {"type": ["integer", "null"]}}}}},
+        }},
+    }
+
+
+@cache
+def document(cadences: tuple[str, ...]) -> bytes:
+    """The document for a server offering these cadences."""
+    return orjson.dumps(build(cadences))
