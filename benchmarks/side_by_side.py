@@ -1,7 +1,8 @@
 """Side by side, in one run on pinned cores: the personalised edge against two ceilings.
 
 Servers run on one core (taskset), wrk on the other, 64 connections, one wrk thread:
-  master     GET /sizzle/{new viewer}/master.m3u8   (plan + sign + render per request)
+  master     GET /sizzle/{new viewer}/master.m3u8   (plan + sign + render per request), run directly
+             (--workers 0) and as one gunicorn uvloop worker (--workers 1)
   variant    GET /sizzle/v/{token}/{rendition}.m3u8  (verify + render), 512 distinct reels
   plan.json  GET /sizzle/{new viewer}/plan.json
   aiohttp    a constant body of the same size from aiohttp + uvloop: the ceiling for this stack
@@ -103,16 +104,17 @@ def main() -> None:
         tmp.chmod(0o755)  # nginx's workers run as an unprivileged user and must read www/
         catalog = write_package(tmp / "pkg", make_catalog(titles=args.titles, renditions=2,
                                                           lengths=(40, 40, 40, 80, 80, 80, 160, 160, 160)))
-        edge_port, ceiling_port, nginx_port = free_port(), free_port(), free_port()
+        edge_port, gunicorn_port, ceiling_port, nginx_port = (free_port() for _ in range(4))
         env = {**os.environ, "SIZZLE_SIGNING_KEYS": "1:" + "5a" * 32}
-        edge = subprocess.Popen(["taskset", "-c", SERVER_CORE, sys.executable, "-m", "edge.cli", "serve",
-                                 "--catalog", str(catalog), "--port", str(edge_port),
-                                 "--log-level", "WARNING"],
-                                env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        stack.callback(edge.wait, 10)
-        stack.callback(edge.terminate)
+        for port, workers in ((edge_port, "0"), (gunicorn_port, "1")):  # direct, and one gunicorn worker
+            edge = subprocess.Popen(["taskset", "-c", SERVER_CORE, sys.executable, "-m", "edge.cli", "serve",
+                                     "--catalog", str(catalog), "--port", str(port), "--workers", workers,
+                                     "--log-level", "WARNING"],
+                                    env=env, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stack.callback(edge.wait, 20)
+            stack.callback(edge.terminate)
+            wait_ready(f"http://127.0.0.1:{port}/healthz")
         base = f"http://127.0.0.1:{edge_port}"
-        wait_ready(base + "/healthz")
 
         # sample bodies, and 512 distinct variant paths from real masters
         master = fetch(f"{base}/sizzle/sample/master.m3u8")
@@ -164,6 +166,7 @@ http {{
         scripts = ROOT / "loadtest" / "wrk"
         scenarios = {
             "master": (base, scripts / "master.lua", {}),
+            "master (gunicorn, 1 worker)": (f"http://127.0.0.1:{gunicorn_port}", scripts / "master.lua", {}),
             "variant": (base, scripts / "variant.lua", {"SIZZLE_WRK_PATHS": str(tmp / "paths.txt")}),
             "plan.json": (base, scripts / "plan.lua", {}),
             "aiohttp master-size": (f"http://127.0.0.1:{ceiling_port}/master", None, {}),
@@ -186,15 +189,17 @@ http {{
     sizes = {"master": len(master), "variant": len(variant), "plan.json": len(plan)}
     print(f"server on core {SERVER_CORE}, wrk on core {CLIENT_CORE}, {args.connections} connections, "
           f"{args.rounds} x {args.duration:g} s per scenario (medians); catalog {args.titles} titles")
-    print(f"{'scenario':<22} {'bytes':>6} {'req/s':>9} {'p99 ms':>7} {'errors':>6} {'/ aiohttp':>9} "
+    print(f"{'scenario':<28} {'bytes':>6} {'req/s':>9} {'p99 ms':>7} {'errors':>6} {'/ aiohttp':>9} "
           f"{'/ nginx':>8}")
     for name, r in result.items():
         kind = "variant" if "variant" in name else "master"
         size = sizes.get(name, sizes[kind])
         ratio_a = r["rps"] / result[f"aiohttp {kind}-size"]["rps"]
         ratio_n = r["rps"] / result[f"nginx {kind}-size"]["rps"]
-        print(f"{name:<22} {size:>6} {r['rps']:>9.0f} {r['p99_ms']:>7.2f} {r['errors']:>6} "
+        print(f"{name:<28} {size:>6} {r['rps']:>9.0f} {r['p99_ms']:>7.2f} {r['errors']:>6} "
               f"{ratio_a:>8.2f}x {ratio_n:>7.2f}x")
+    direct, gunicorn = result["master"]["rps"], result["master (gunicorn, 1 worker)"]["rps"]
+    print(f"one gunicorn worker / the app run directly: {gunicorn / direct:.2f}x")
     args.json.parent.mkdir(parents=True, exist_ok=True)
     args.json.write_bytes(orjson.dumps({"sizes": sizes, "results": result, "args": vars(args)},
                                        default=str, option=orjson.OPT_INDENT_2))
