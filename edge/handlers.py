@@ -14,7 +14,7 @@ from edge.errors import fail
 from edge.keys import ALL as KEYS
 from edge.profiles import MemoryProfiles
 from edge.settings import Settings
-from edge.state import Loaded
+from edge.state import REEL_MEMO, Loaded
 from manifests.planner import Plan, plan_reel, rank_titles
 from manifests.render import plan_document, render_master, render_variant
 from manifests.token import TokenError
@@ -33,6 +33,7 @@ class Planned:
     user: str
     loaded: Loaded
     plan: Plan
+    token: str  # the signed plan, as variant URLs carry it
     cadence: str
     period: int
 
@@ -55,26 +56,34 @@ async def _plan_for(request: web.Request) -> Planned:
         allowed = ", ".join(sorted(loaded.cadences.allowed))
         fail(400, "unknown_cadence", f"cadence {requested!r} is not offered; choose from: {allowed}")
     profile = await request.app[KEYS.profiles].get(user)
-    talent = frozenset(profile.talent) if profile else frozenset()
-    ranking = rank_titles(loaded.catalog, profile.titles if profile else (), cadence.depth, talent,
-                          settings.talent_lift)
     period = rotation_period(settings, time.time())
-    plan = plan_reel(loaded.catalog, ranking, user, cadence, str(period), talent)
-    request.app[KEYS.metrics].plans.inc()
-    return Planned(user, loaded, plan, cadence.name, period)
+    key: tuple[object, ...] = (user, cadence.name, period)
+    if profile is not None:
+        key += (profile.titles, profile.talent)
+    memo = loaded.reels.get(key)
+    if memo is None:
+        talent = frozenset(profile.talent) if profile else frozenset()
+        ranking = rank_titles(loaded.catalog, profile.titles if profile else (), cadence.depth, talent,
+                              settings.talent_lift)
+        plan = plan_reel(loaded.catalog, ranking, user, cadence, str(period), talent)
+        memo = (plan, loaded.signer.sign(plan))
+        if len(loaded.reels) >= REEL_MEMO:
+            del loaded.reels[next(iter(loaded.reels))]
+        loaded.reels[key] = memo
+        request.app[KEYS.metrics].plans.inc()
+    return Planned(user, loaded, memo[0], memo[1], cadence.name, period)
 
 
 async def master(request: web.Request) -> web.Response:
     planned = await _plan_for(request)
-    token = planned.loaded.signer.sign(planned.plan)
-    body = render_master(planned.loaded.index, planned.plan, f"../v/{token}/")
+    body = render_master(planned.loaded.index, planned.plan, f"../v/{planned.token}/")
     return web.Response(body=body, content_type=PLAYLIST, headers=PRIVATE)
 
 
 async def plan_json(request: web.Request) -> web.Response:
     planned = await _plan_for(request)
     loaded = planned.loaded
-    token = loaded.signer.sign(planned.plan)
+    token = planned.token
     doc = plan_document(loaded.catalog, planned.plan)
     settings = request.app[KEYS.settings]
     query = f"?cadence={planned.cadence}" if "cadence" in request.query else ""

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from manifests.cadence import BUILTIN, Cadence, CadenceBook, CadenceError
 from manifests.catalog import Catalog, CatalogError, parse_catalog
+from manifests.planner import Plan
 from manifests.render import PlaylistIndex, build_index
 from manifests.token import Signer
 
+REEL_MEMO = 200_000  # remembered reels per catalog (about 300 bytes each)
 SEGMENT_NAME = re.compile(r"s(\d{5,9})\.m4s")
 
 Signature = tuple[str, int, int, int]  # real path, inode, mtime_ns, size
@@ -37,6 +39,11 @@ class Loaded:
     signer: Signer
     loaded_at: float  # time.time() when loaded
     source: Signature | None = None  # the catalog file it came from, as file_signature() saw it
+    # Reels already planned on this catalog, keyed by everything a plan depends on (viewer, cadence,
+    # rotation period, the profile's titles and talent): a viewer returning within a period costs
+    # a dict lookup. Dies with this Loaded on reload; oldest entries go first past REEL_MEMO.
+    reels: dict[tuple[object, ...], tuple[Plan, str]] = field(default_factory=dict, compare=False,
+                                                              repr=False)
 
     def cadence(self, requested: str | None) -> Cadence | None:
         return self.cadences.choose(requested)

@@ -161,3 +161,25 @@ def test_sighup_reloads_a_running_server(packages, tmp_path):
         assert version() == want
     finally:
         stop(process)
+
+
+async def test_returning_viewer_reuses_the_memoised_reel_until_the_profile_changes(aiohttp_client,
+                                                                                   packages):
+    catalog, *_, profiles = packages
+    app = create_app(settings_for(catalog, profiles, rotation_seconds=0))
+    client = await aiohttp_client(app)
+    first = await (await client.get("/sizzle/fan/master.m3u8")).text()
+    loaded = app[KEYS.catalogs].current
+    assert len(loaded.reels) == 1
+    assert await (await client.get("/sizzle/fan/master.m3u8")).text() == first
+    plan = await (await client.get("/sizzle/fan/plan.json")).json()
+    assert len(loaded.reels) == 1 and plan["variants"]["540p"] in first
+    await client.get("/sizzle/fan/master.m3u8?cadence=short")
+    assert len(loaded.reels) == 2  # another cadence is another reel
+    # a changed profile is a different key: the viewer gets the reel of their new taste
+    from edge.profiles import MemoryProfiles, Profile
+
+    app[KEYS.profiles]._profiles["fan"] = Profile("fan", ("t5", "t4"), ())  # type: ignore[union-attr]
+    assert isinstance(app[KEYS.profiles], MemoryProfiles)
+    changed = await (await client.get("/sizzle/fan/plan.json")).json()
+    assert changed["clips"][0]["title"] == "t5" and len(loaded.reels) == 3
