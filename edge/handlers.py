@@ -68,7 +68,7 @@ async def _plan_for(request: web.Request) -> Planned:
         plan = plan_reel(loaded.catalog, ranking, user, cadence, str(period), talent)
         memo = (plan, loaded.signer.sign(plan))
         if len(loaded.reels) >= REEL_MEMO:
-            del loaded.reels[next(iter(loaded.reels))]
+            loaded.reels.popitem(last=False)
         loaded.reels[key] = memo
         request.app[KEYS.metrics].plans.inc()
     return Planned(user, loaded, memo[0], memo[1], cadence.name, period)

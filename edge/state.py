@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -13,7 +14,7 @@ from manifests.planner import Plan
 from manifests.render import PlaylistIndex, build_index
 from manifests.token import Signer
 
-REEL_MEMO = 200_000  # remembered reels per catalog (about 300 bytes each)
+REEL_MEMO = 50_000  # remembered reels per catalog per worker (about 500 bytes each: ~25 MB)
 SEGMENT_NAME = re.compile(r"s(\d{5,9})\.m4s")
 
 Signature = tuple[str, int, int, int]  # real path, inode, mtime_ns, size
@@ -42,8 +43,9 @@ class Loaded:
     # Reels already planned on this catalog, keyed by everything a plan depends on (viewer, cadence,
     # rotation period, the profile's titles and talent): a viewer returning within a period costs
     # a dict lookup. Dies with this Loaded on reload; oldest entries go first past REEL_MEMO.
-    reels: dict[tuple[object, ...], tuple[Plan, str]] = field(default_factory=dict, compare=False,
-                                                              repr=False)
+    # (An OrderedDict: evicting the oldest entry of a plain dict is O(n) once many are deleted.)
+    reels: OrderedDict[tuple[object, ...], tuple[Plan, str]] = field(default_factory=OrderedDict,
+                                                                     compare=False, repr=False)
 
     def cadence(self, requested: str | None) -> Cadence | None:
         return self.cadences.choose(requested)
