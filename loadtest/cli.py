@@ -50,6 +50,8 @@ def run(argv: list[str]) -> int:
     parser.add_argument("--players", type=int, default=50)
     parser.add_argument("--duration", type=float, default=30.0, help="seconds")
     parser.add_argument("--burst", action="store_true", help="fetch segments as fast as possible")
+    parser.add_argument("--ramp", type=float, default=None,
+                        help="seconds over which players join (default: a tenth of --duration, at most 10)")
     parser.add_argument("--profiles", type=Path, help="JSON Lines profiles to draw viewers from")
     parser.add_argument("--viewers", type=int, default=10_000, help="synthetic viewers when no --profiles")
     parser.add_argument("--zipf", type=float, default=1.1, help="Zipf exponent over viewers")
@@ -73,9 +75,11 @@ def run(argv: list[str]) -> int:
             raise LoadError("--max-requests and --viewers must be positive")
         check_target(args.url, args.allow_remote)
         base = args.url if args.url.endswith("/") else args.url + "/"
+        ramp = min(10.0, args.duration / 10) if args.ramp is None else max(0.0, args.ramp)
         config = LoadConfig(base, args.players, args.duration, _viewers(args), args.burst, args.zipf,
                             args.max_requests, seed=args.seed, cadence=args.cadence,
-                            segments_per_visit=args.segments_per_visit)
+                            segments_per_visit=args.segments_per_visit,
+                            ramp_s=ramp)
     except (LoadError, OSError) as exc:
         print(f"sizzle loadtest: error: {exc}", file=sys.stderr)
         return 2

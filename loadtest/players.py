@@ -38,6 +38,7 @@ class LoadConfig:
     seed: int = 1
     cadence: str | None = None
     segments_per_visit: int | None = None  # None: the whole reel
+    ramp_s: float = 0.0  # players join evenly over this many seconds (0: all at once)
 
 
 def check_target(url: str, allow_remote: bool) -> None:
@@ -145,6 +146,8 @@ class Run:
         rng = random.Random(self.config.seed * 1_000_003 + number)
         capacity = rng.choice((800_000, 1_500_000, 3_000_000, 6_000_000, 20_000_000))
         query = f"?cadence={self.config.cadence}" if self.config.cadence else ""
+        if self.config.ramp_s > 0:
+            await asyncio.sleep(self.config.ramp_s * number / self.config.players)
         while not self.over():
             viewer = self.config.viewers[self.zipf.draw()]
             master_url = urljoin(self.config.base_url, f"sizzle/{viewer}/master.m3u8{query}")
