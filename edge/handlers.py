@@ -61,17 +61,18 @@ async def _plan_for(request: web.Request) -> Planned:
     if profile is not None:
         key += (profile.titles, profile.talent)
     memo = loaded.reels.get(key)
-    if memo is None:
-        talent = frozenset(profile.talent) if profile else frozenset()
-        ranking = rank_titles(loaded.catalog, profile.titles if profile else (), cadence.depth, talent,
-                              settings.talent_lift)
-        plan = plan_reel(loaded.catalog, ranking, user, cadence, str(period), talent)
-        memo = (plan, loaded.signer.sign(plan))
-        if len(loaded.reels) >= REEL_MEMO:
-            loaded.reels.popitem(last=False)
-        loaded.reels[key] = memo
-        request.app[KEYS.metrics].plans.inc()
-    return Planned(user, loaded, memo[0], memo[1], cadence.name, period)
+    if memo is not None:
+        return Planned(user, loaded, Plan(loaded.catalog.version, memo[0]), memo[1], cadence.name, period)
+    talent = frozenset(profile.talent) if profile else frozenset()
+    ranking = rank_titles(loaded.catalog, profile.titles if profile else (), cadence.depth, talent,
+                          settings.talent_lift)
+    plan = plan_reel(loaded.catalog, ranking, user, cadence, str(period), talent)
+    token = loaded.signer.sign(plan)
+    if len(loaded.reels) >= REEL_MEMO:
+        loaded.reels.popitem(last=False)
+    loaded.reels[key] = (plan.clips, token)
+    request.app[KEYS.metrics].plans.inc()
+    return Planned(user, loaded, plan, token, cadence.name, period)
 
 
 async def master(request: web.Request) -> web.Response:

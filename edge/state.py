@@ -10,7 +10,6 @@ from pathlib import Path
 
 from manifests.cadence import BUILTIN, Cadence, CadenceBook, CadenceError
 from manifests.catalog import Catalog, CatalogError, parse_catalog
-from manifests.planner import Plan
 from manifests.render import PlaylistIndex, build_index
 from manifests.token import Signer
 
@@ -43,9 +42,11 @@ class Loaded:
     # Reels already planned on this catalog, keyed by everything a plan depends on (viewer, cadence,
     # rotation period, the profile's titles and talent): a viewer returning within a period costs
     # a dict lookup. Dies with this Loaded on reload; oldest entries go first past REEL_MEMO.
-    # (An OrderedDict: evicting the oldest entry of a plain dict is O(n) once many are deleted.)
-    reels: OrderedDict[tuple[object, ...], tuple[Plan, str]] = field(default_factory=OrderedDict,
-                                                                     compare=False, repr=False)
+    # (An OrderedDict: evicting the oldest entry of a plain dict is O(n) once many are deleted.
+    # Keys and values are tuples of str/int only, which the cyclic GC stops tracking: a memo of
+    # Plan objects made every full collection walk it and put tens of ms on p99.)
+    reels: OrderedDict[tuple[object, ...], tuple[tuple[int, ...], str]] = field(
+        default_factory=OrderedDict, compare=False, repr=False)
 
     def cadence(self, requested: str | None) -> Cadence | None:
         return self.cadences.choose(requested)
