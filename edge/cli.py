@@ -98,7 +98,7 @@ def _settings(args: argparse.Namespace, catalog: Path, profiles: Path | None, de
         raise StartupError("--redis-timeout-ms wants 0 < MS <= 10000, --profile-cache >= 0")
     return Settings(catalog=catalog, profiles=profiles, host=args.host, port=args.port,
                     signing_keys=keys, active_key=active, demo=demo,
-                    player_js=default_player_js() if demo else None, access_log=sample > 0,
+                    player_js=default_player_js() if demo else None,
                     cadences=cadences, rotation_seconds=args.rotation, grace_seconds=args.grace,
                     workers=args.workers, graceful_seconds=args.graceful_timeout, watch_seconds=args.watch,
                     media_base_url=media_base_url, redis_url=args.redis_url or None,

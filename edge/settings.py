@@ -43,7 +43,6 @@ class Settings:
     active_key: int = 0
     player_js: Path | None = None  # hls.min.js for the demo page; None = no demo page
     demo: bool = False
-    access_log: bool = False
     cadences: CadenceBook = BUILTIN
     rotation_seconds: int = 86_400  # a viewer's reel changes once per period; 0 = never
     grace_seconds: float = 3_600.0  # a replaced catalog keeps answering its reels this long
