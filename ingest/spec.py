@@ -24,8 +24,6 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from ingest.errors import IngestError
 
 DEFAULT_SEGMENT_FRAMES = 40
@@ -105,19 +103,6 @@ class Spec:
     loudness_lufs: float | None = -16.0  # EBU R128 integrated target; None: leave levels alone
     order: tuple[str, ...] | None = None  # clip ids in Mega Asset order; None: grouped by title
     mega_asset: Path | None = None  # a pre-encoded Mega Asset every title's clips come from
-
-
-def load_spec(path: Path) -> Spec:
-    """Read and validate a JSON spec file."""
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise IngestError(f"cannot read spec {path}: {exc.strerror or exc}") from None
-    try:
-        raw = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise IngestError(f"spec {path} is not valid JSON: {exc}") from None
-    return parse_spec(raw, path.resolve())
 
 
 def parse_spec(raw: Any, path: Path) -> Spec:
