@@ -11,13 +11,7 @@ from ingest import boxes
 _HEAD = struct.Struct(">I4s")
 
 
-@dataclass(frozen=True, slots=True)
-class TrackInfo:
-    id: int
-    handler: str  # "vide" | "soun"
-    timescale: int
-    default_duration: int
-    default_flags: int
+TrackInfo = boxes.Track
 
 
 @dataclass(frozen=True, slots=True)
@@ -58,24 +52,11 @@ def parse_init(data: bytes) -> InitInfo:
         moov = boxes.find(data, None, "moov")
         if moov is None:
             raise Fmp4Error("init segment has no moov")
-        trex = {t.track_id: t for t in
-                (boxes.read_trex(data, b) for b in boxes.find_all(data, moov, "mvex/trex"))}
-        tracks: dict[int, TrackInfo] = {}
+        tracks = boxes.read_tracks(data, moov)
         codecs: list[str] = []
         width = height = 0
         nal_length_size = 4
         for trak in boxes.find_all(data, moov, "trak"):
-            tkhd = boxes.find(data, trak, "tkhd")
-            hdlr = boxes.find(data, trak, "mdia/hdlr")
-            mdhd = boxes.find(data, trak, "mdia/mdhd")
-            if tkhd is None or hdlr is None or mdhd is None:
-                raise Fmp4Error("trak without tkhd/hdlr/mdhd")
-            track_id = boxes.read_tkhd_track_id(data, tkhd)
-            defaults = trex.get(track_id)
-            tracks[track_id] = TrackInfo(
-                track_id, boxes.read_hdlr_type(data, hdlr), boxes.read_mdhd_timescale(data, mdhd),
-                defaults.default_sample_duration if defaults else 0,
-                defaults.default_sample_flags if defaults else 0)
             avc1 = boxes.find(data, trak, "mdia/minf/stbl/stsd/avc1")
             if avc1 is not None:
                 width, height = struct.unpack_from(">HH", data, avc1.payload + 24)

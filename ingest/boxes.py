@@ -320,3 +320,31 @@ def read_esds_audio_object_type(buf: Buffer, box: Box) -> int:
             return int(object_type)
         pos = body + length
     raise BoxError("esds: no DecoderSpecificInfo")
+
+
+@dataclass(frozen=True, slots=True)
+class Track:
+    id: int
+    handler: str  # "vide" | "soun"
+    timescale: int
+    default_duration: int  # from trex
+    default_flags: int  # from trex
+
+
+def read_tracks(buf: Buffer, moov: Box) -> dict[int, Track]:
+    """Every trak of a moov by track id, with its trex defaults."""
+    trex = {t.track_id: t for t in (read_trex(buf, b) for b in find_all(buf, moov, "mvex/trex"))}
+    tracks: dict[int, Track] = {}
+    for trak in find_all(buf, moov, "trak"):
+        tkhd = find(buf, trak, "tkhd")
+        hdlr = find(buf, trak, "mdia/hdlr")
+        mdhd = find(buf, trak, "mdia/mdhd")
+        if tkhd is None or hdlr is None or mdhd is None:
+            raise BoxError("trak without tkhd/hdlr/mdhd")
+        track_id = read_tkhd_track_id(buf, tkhd)
+        defaults = trex.get(track_id)
+        tracks[track_id] = Track(
+            track_id, read_hdlr_type(buf, hdlr), read_mdhd_timescale(buf, mdhd),
+            defaults.default_sample_duration if defaults else 0,
+            defaults.default_sample_flags if defaults else 0)
+    return tracks

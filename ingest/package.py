@@ -30,13 +30,7 @@ class PackagingError(AssertionError):
     """The encoder's output does not match the plan: a bug, not bad input."""
 
 
-@dataclass(frozen=True, slots=True)
-class Track:
-    id: int
-    handler: str  # "vide" | "soun"
-    timescale: int
-    default_duration: int  # from trex
-    default_flags: int  # from trex
+Track = boxes.Track
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,21 +176,13 @@ def _top_level(src: BinaryIO) -> Iterator[tuple[str, bytes]]:
 
 
 def read_tracks(moov: bytes) -> dict[int, Track]:
-    trex = {t.track_id: t for t in (boxes.read_trex(moov, b) for b in _all(moov, "moov/mvex/trex"))}
-    tracks: dict[int, Track] = {}
-    for trak in _all(moov, "moov/trak"):
-        tkhd = boxes.find(moov, trak, "tkhd")
-        hdlr = boxes.find(moov, trak, "mdia/hdlr")
-        mdhd = boxes.find(moov, trak, "mdia/mdhd")
-        if tkhd is None or hdlr is None or mdhd is None:
-            raise PackagingError("trak without tkhd/hdlr/mdhd")
-        track_id = boxes.read_tkhd_track_id(moov, tkhd)
-        defaults = trex.get(track_id)
-        tracks[track_id] = Track(
-            track_id, boxes.read_hdlr_type(moov, hdlr), boxes.read_mdhd_timescale(moov, mdhd),
-            defaults.default_sample_duration if defaults else 0,
-            defaults.default_sample_flags if defaults else 0)
-    return tracks
+    box = boxes.find(moov, None, "moov")
+    if box is None:
+        raise PackagingError("no moov box")
+    try:
+        return boxes.read_tracks(moov, box)
+    except boxes.BoxError as exc:
+        raise PackagingError(str(exc)) from None
 
 
 def track_of(tracks: dict[int, Track], handler: str) -> Track:
