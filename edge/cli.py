@@ -8,6 +8,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from edge.settings import (
+    TIMELINES,
     Settings,
     check_media_base_url,
     cpu_count,
@@ -47,6 +48,10 @@ def _serve_args(parser: argparse.ArgumentParser, workers_default: int | None) ->
     parser.add_argument("--media-base-url", default=_env("MEDIA_BASE_URL"), metavar="URL",
                         help="init and segment URIs point at URL/{catalog version}/{rendition}/... "
                         "(a CDN or object store); default: served by this edge")
+    parser.add_argument("--timeline", choices=TIMELINES, default=_env("TIMELINE"),
+                        help="reels on one continuous timeline (segments served with tfdt rewritten; "
+                             "default) or with a discontinuity at every cut (default with "
+                             "--media-base-url: a pure static origin cannot rewrite)")
     parser.add_argument("--redis-url", default=_env("REDIS_URL"), metavar="URL",
                         help="viewer profiles from Redis (redis://host:port/db) instead of --profiles")
     parser.add_argument("--redis-timeout-ms", type=float, default=20.0, metavar="MS",
@@ -83,6 +88,13 @@ def _settings(args: argparse.Namespace, catalog: Path, profiles: Path | None, de
             media_base_url = check_media_base_url(args.media_base_url)
         except ValueError as exc:
             raise StartupError(f"--media-base-url {exc}") from None
+    timeline = args.timeline or ("discontinuous" if media_base_url else "continuous")
+    if timeline not in TIMELINES:
+        raise StartupError(f"--timeline: want one of {', '.join(TIMELINES)}, got {timeline!r}")
+    if timeline == "discontinuous":
+        beds = sorted(c.name for c in cadences.cadences.values() if c.bed)
+        if beds:
+            raise StartupError(f"cadences {beds} ask for a music bed, which needs --timeline continuous")
     if args.redis_url:
         if urlsplit(args.redis_url).scheme not in ("redis", "rediss", "unix"):
             raise StartupError("--redis-url: want redis://HOST:PORT[/DB], rediss://... or unix://PATH")
@@ -103,7 +115,7 @@ def _settings(args: argparse.Namespace, catalog: Path, profiles: Path | None, de
                     workers=args.workers, graceful_seconds=args.graceful_timeout, watch_seconds=args.watch,
                     media_base_url=media_base_url, redis_url=args.redis_url or None,
                     redis_timeout=args.redis_timeout_ms / 1000, profile_cache_seconds=args.profile_cache,
-                    access_log_sample=sample)
+                    access_log_sample=sample, timeline=timeline)
 
 
 def _run_serve(args: argparse.Namespace) -> int:
@@ -121,12 +133,14 @@ def _run_serve(args: argparse.Namespace) -> int:
 
 
 def _run_demo(args: argparse.Namespace) -> int:
-    from edge.demo import prepare_demo
+    from edge.demo import demo_cadences, prepare_demo
     from edge.serve import configure_logging, serve
     from edge.startup import check_startup
 
     configure_logging(args.log_level, args.log_format)
     catalog, profiles = prepare_demo(args.out, args.media)
+    if args.cadences is None:
+        args.cadences = demo_cadences(catalog)  # adds "music" when the package has a bed
     settings = _settings(args, catalog, profiles, demo=True)
     check_startup(settings)
 

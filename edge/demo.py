@@ -9,6 +9,7 @@ import orjson
 
 from edge.settings import REPO_ROOT
 from edge.startup import StartupError
+from manifests.cadence import DEFAULT_CADENCE
 from manifests.catalog import CatalogError, parse_catalog
 
 log = logging.getLogger("sizzle.demo")
@@ -78,3 +79,21 @@ def prepare_demo(out: Path, media: Path | None) -> tuple[Path, Path]:
     lines = [orjson.dumps(p) for p in demo_profiles(ids, list(last.talent))]
     profiles_path.write_bytes(b"\n".join(lines) + b"\n")
     return catalog_path, profiles_path
+
+
+def demo_cadences(catalog_path: Path) -> Path | None:
+    """When the package has a music bed, a cadence file adding "music": the default cadence's
+    clips with the first bed running under the cuts (written beside the package)."""
+    catalog = parse_catalog(catalog_path.read_bytes())
+    if not catalog.beds:
+        return None
+    rounds: list[list[int]] = []
+    for slot in DEFAULT_CADENCE.slots:
+        if slot.rank == 1:
+            rounds.append([])
+        rounds[-1].append(slot.frames)
+    body = {"cadences": {"music": {"rounds": rounds, "bed": catalog.beds[0].id}},
+            "allow": ["default", "short", "long", "music"]}
+    path = catalog_path.parent.parent / f"{catalog_path.parent.name}-cadences.json"
+    path.write_bytes(orjson.dumps(body, option=orjson.OPT_INDENT_2) + b"\n")
+    return path

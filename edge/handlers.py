@@ -1,6 +1,7 @@
 """HTTP handlers: parse the request, call the pure core, answer. Nothing here builds playlists."""
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from dataclasses import dataclass
@@ -12,11 +13,13 @@ from aiohttp import web
 
 from edge.errors import fail
 from edge.keys import ALL as KEYS
+from edge.media import MAX_FRAME, TIMED, RetimeError, read_retimed
 from edge.profiles import MemoryProfiles
-from edge.settings import Settings
+from edge.settings import TIMELINES, Settings
 from edge.state import REEL_MEMO, Loaded
+from manifests.catalog import Catalog
 from manifests.planner import Plan, plan_reel, rank_titles
-from manifests.render import plan_document, render_master, render_variant
+from manifests.render import bed_segments, plan_document, render_master, render_variant
 from manifests.token import TokenError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -55,24 +58,44 @@ async def _plan_for(request: web.Request) -> Planned:
     if cadence is None:
         allowed = ", ".join(sorted(loaded.cadences.allowed))
         fail(400, "unknown_cadence", f"cadence {requested!r} is not offered; choose from: {allowed}")
+    continuous = _continuous(request, settings, loaded)
+    bed = loaded.bed_index(cadence)
+    if bed is not None and not continuous:
+        fail(400, "timeline_conflict", f"cadence {cadence.name!r} runs a music bed under the cuts, "
+                                       "which needs timeline=continuous")
     profile = await request.app[KEYS.profiles].get(user)
     period = rotation_period(settings, time.time())
-    key: tuple[object, ...] = (user, cadence.name, period)
+    key: tuple[object, ...] = (user, cadence.name, period, continuous)
     if profile is not None:
         key += (profile.titles, profile.talent)
     memo = loaded.reels.get(key)
     if memo is not None:
-        return Planned(user, loaded, Plan(loaded.catalog.version, memo[0]), memo[1], cadence.name, period)
+        plan = Plan(loaded.catalog.version, memo[0], continuous, bed)
+        return Planned(user, loaded, plan, memo[1], cadence.name, period)
     talent = frozenset(profile.talent) if profile else frozenset()
     ranking = rank_titles(loaded.catalog, profile.titles if profile else (), cadence.depth, talent,
                           settings.talent_lift)
     plan = plan_reel(loaded.catalog, ranking, user, cadence, str(period), talent)
+    plan = Plan(plan.catalog_version, plan.clips, continuous, bed)
     token = loaded.signer.sign(plan)
     if len(loaded.reels) >= REEL_MEMO:
         loaded.reels.popitem(last=False)
     loaded.reels[key] = (plan.clips, token)
     request.app[KEYS.metrics].plans.inc()
     return Planned(user, loaded, plan, token, cadence.name, period)
+
+
+def _continuous(request: web.Request, settings: Settings, loaded: Loaded) -> bool:
+    """The timeline a request gets: ?timeline= when given, else the deployment's."""
+    asked = request.query.get("timeline")
+    if asked is None or asked == "":
+        return settings.timeline == "continuous" and loaded.index.retimable
+    if asked not in TIMELINES:
+        fail(400, "unknown_timeline", f"timeline {asked!r}: want one of {', '.join(TIMELINES)}")
+    if asked == "continuous" and not loaded.index.retimable:
+        fail(400, "timeline_unavailable", "this catalog's segments are MPEG-TS: only "
+                                          "timeline=discontinuous can be served")
+    return asked == "continuous"
 
 
 async def master(request: web.Request) -> web.Response:
@@ -87,10 +110,12 @@ async def plan_json(request: web.Request) -> web.Response:
     token = planned.token
     doc = plan_document(loaded.catalog, planned.plan)
     settings = request.app[KEYS.settings]
-    query = f"?cadence={planned.cadence}" if "cadence" in request.query else ""
+    asked = [f"{name}={request.query[name]}" for name in ("cadence", "timeline") if name in request.query]
+    query = "?" + "&".join(asked) if asked else ""
+    playlists = loaded.catalog.renditions + loaded.catalog.audio
     doc.update({
         "user": planned.user, "cadence": planned.cadence, "master": f"master.m3u8{query}",
-        "variants": {r.id: f"../v/{token}/{r.id}.m3u8" for r in loaded.catalog.renditions},
+        "variants": {r.id: f"../v/{token}/{r.id}.m3u8" for r in playlists},
         "rotation": {"period": planned.period, "seconds": settings.rotation_seconds,
                      "next": (planned.period + 1) * settings.rotation_seconds
                      if settings.rotation_seconds > 0 else None},
@@ -107,6 +132,16 @@ def _catalog_for(request: web.Request, version: str) -> Loaded:
     return loaded
 
 
+def _fits(catalog: Catalog, plan: Plan) -> bool:
+    """The plan names only clips (and a bed long enough) that this catalog has."""
+    if not plan.clips or max(plan.clips) >= len(catalog.clips):
+        return False
+    if plan.bed is None:
+        return True
+    return (plan.bed < len(catalog.beds) and bool(catalog.audio)
+            and bed_segments(catalog, plan) <= len(catalog.beds[plan.bed].durations))
+
+
 async def variant(request: web.Request) -> web.Response:
     signer = request.app[KEYS.catalogs].current.signer
     try:
@@ -115,25 +150,65 @@ async def variant(request: web.Request) -> web.Response:
         request.app[KEYS.metrics].token_rejections.inc()
         fail(403, "bad_token", f"variant token rejected: {exc}")
     loaded = _catalog_for(request, plan.catalog_version)
-    if not plan.clips or max(plan.clips) >= len(loaded.catalog.clips):
+    catalog = loaded.catalog
+    if not _fits(catalog, plan):
         request.app[KEYS.metrics].token_rejections.inc()
-        fail(403, "bad_token", "token names clips this catalog does not have")
+        fail(403, "bad_token", "token names clips or a music bed this catalog does not have")
+    if plan.continuous and not loaded.index.retimable:
+        fail(403, "bad_token", "token asks for a continuous timeline this catalog cannot serve")
     rendition = request.match_info["rendition"]
-    if rendition not in loaded.index.renditions:
+    if loaded.index.playlist(rendition) is None:
         fail(404, "unknown_rendition", f"no rendition {rendition!r}")
     return web.Response(body=render_variant(loaded.index, plan, rendition), content_type=PLAYLIST,
                         headers=IMMUTABLE)
 
 
 async def media(request: web.Request) -> web.StreamResponse:
+    """A package file as is, or a segment with its decode time rewritten (`NAME.tFRAME.EXT`)."""
     version = request.match_info["version"]
     loaded = request.app[KEYS.catalogs].find(version)
     if loaded is None:
         fail(404, "unknown_version", f"no media for catalog version {version!r}")
-    path = loaded.media_path(request.match_info["rendition"], request.match_info["name"])
-    if path is None:
+    relative = request.match_info["path"]
+    item = loaded.media.lookup(relative)
+    if item is not None:
+        return web.FileResponse(item.path, headers={**IMMUTABLE, "Content-Type": item.content_type})
+    timed = TIMED.fullmatch(relative)
+    if timed is None:
         fail(404, "not_found", "no such media object")
-    return web.FileResponse(path, headers={**IMMUTABLE, "Content-Type": "video/mp4"})
+    item = loaded.media.lookup(f"{timed['stem']}.{timed['ext']}")
+    if item is None:
+        fail(404, "not_found", "no such media object")
+    frame = int(timed["frame"])
+    if item.segment is None or item.timescales is None or frame > MAX_FRAME:
+        fail(404, "not_retimable", "this media object has no decode time to rewrite")
+    loop = asyncio.get_running_loop()
+    try:
+        data = await loop.run_in_executor(None, read_retimed, item.path,
+                                          loaded.media.deltas(item, frame))
+    except FileNotFoundError:
+        fail(404, "not_found", "no such media object")
+    except RetimeError as exc:
+        fail(502, "bad_media", f"segment {relative} is not valid fragmented MP4: {exc}")
+    request.app[KEYS.metrics].retimed.inc()
+    return _ranged(request, data, item.content_type)
+
+
+def _ranged(request: web.Request, data: bytearray, content_type: str) -> web.Response:
+    """The whole body, or the one byte range asked for (206; 416 when it cannot be met)."""
+    headers = {**IMMUTABLE, "Content-Type": content_type, "Accept-Ranges": "bytes"}
+    if "Range" not in request.headers:
+        return web.Response(body=data, headers=headers)
+    size = len(data)
+    try:
+        wanted = request.http_range
+    except ValueError:
+        wanted = slice(size, size)
+    start, stop, _ = wanted.indices(size)
+    if start >= stop:
+        return web.Response(status=416, headers={**headers, "Content-Range": f"bytes */{size}"})
+    headers["Content-Range"] = f"bytes {start}-{stop - 1}/{size}"
+    return web.Response(status=206, body=data[start:stop], headers=headers)
 
 
 async def healthz(request: web.Request) -> web.Response:
@@ -190,7 +265,7 @@ def add_routes(app: web.Application, settings: Settings) -> None:
     app.router.add_get("/sizzle/{user}/master.m3u8", master)
     app.router.add_get("/sizzle/{user}/plan.json", plan_json)
     app.router.add_get("/sizzle/v/{token}/{rendition}.m3u8", variant)
-    app.router.add_get("/sizzle/media/{version}/{rendition}/{name}", media)
+    app.router.add_get("/sizzle/media/{version}/{path:.+}", media)
     if settings.demo:
         app.router.add_get("/", demo_page)
         app.router.add_get("/demo/viewers.json", demo_viewers)

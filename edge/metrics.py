@@ -28,6 +28,7 @@ class Metrics:
     latency: Histogram  # route
     plans: Counter
     token_rejections: Counter
+    retimed: Counter
     profile_latency: Histogram  # backend
     profile_fallbacks: Counter  # reason
     catalog_info: Gauge  # version
@@ -63,6 +64,8 @@ def create_metrics() -> Metrics:
         plans=Counter("sizzle_plans_built", "Reels planned (master.m3u8 and plan.json)", registry=registry),
         token_rejections=Counter("sizzle_token_rejections", "Variant tokens rejected (forged, other key, "
                                  "clips out of range)", registry=registry),
+        retimed=Counter("sizzle_segments_retimed", "Segments served with tfdt rewritten to a reel's "
+                        "continuous timeline", registry=registry),
         profile_latency=Histogram("sizzle_profile_lookup_seconds", "Profile store lookup time",
                                   ["backend"], buckets=STORE_BUCKETS, registry=registry),
         profile_fallbacks=Counter("sizzle_profile_fallbacks", "Requests planned on the default ranking "

@@ -33,6 +33,15 @@ def _cadence(allowed: tuple[str, ...]) -> dict[str, Any]:
             "schema": {"type": "string", "enum": [*allowed, ""]}}
 
 
+_TIMELINE = {"name": "timeline", "in": "query", "required": False,
+             "description": "continuous: one timeline, segment URLs carry their decode time (no "
+                            "discontinuities); discontinuous: a discontinuity at every cut; absent: the "
+                            "server's default",
+             "schema": {"type": "string", "enum": ["continuous", "discontinuous", ""]}}
+_BINARY = {"schema": {"type": "string", "format": "binary"}}
+_MEDIA_TYPES = {"video/mp4": _BINARY, "audio/mp4": _BINARY, "video/mp2t": _BINARY}
+
+
 def _get(summary: str, responses: dict[str, Any], *params: dict[str, Any]) -> dict[str, Any]:
     return {"get": {"summary": summary, "parameters": [*params, _REQUEST_ID],
                     "responses": {**responses, "404": _error("no such route or object"),
@@ -49,27 +58,28 @@ def build(cadences: tuple[str, ...]) -> dict[str, Any]:
             "/sizzle/{user}/master.m3u8": _get(
                 "The viewer's master playlist (private, no-store)",
                 {"200": _text("master playlist", PLAYLIST),
-                 "400": _error("bad user id or unknown cadence")}, _USER, cadence),
+                 "400": _error("bad user id, unknown cadence or timeline, or a music-bed cadence "
+                               "asked for on a discontinuous timeline")}, _USER, cadence, _TIMELINE),
             "/sizzle/{user}/plan.json": _get(
                 "The same reel as data", {"200": {"description": "the plan", "content": {
                     "application/json": {"schema": {"$ref": "#/components/schemas/Plan"}}}},
-                    "400": _error("bad user id or unknown cadence")}, _USER, cadence),
+                    "400": _error("bad user id, unknown cadence or timeline, or a music-bed cadence "
+                                  "asked for on a discontinuous timeline")}, _USER, cadence, _TIMELINE),
             "/sizzle/v/{token}/{rendition}.m3u8": _get(
                 "A variant playlist at a signed, shareable URL (immutable)",
                 {"200": _text("variant playlist", PLAYLIST), "403": _error("token forged or not ours"),
                  "410": _error("the reel was planned on a catalog no longer served")},
                 {"name": "token", "in": "path", "required": True, "schema": {"type": "string"}},
                 {"name": "rendition", "in": "path", "required": True, "schema": {"type": "string"}}),
-            "/sizzle/media/{version}/{rendition}/{name}": _get(
-                "An init segment or media segment (Range supported)",
-                {"200": {"description": "media bytes", "content": {"video/mp4": {
-                    "schema": {"type": "string", "format": "binary"}}}},
-                 "206": {"description": "partial media bytes", "content": {"video/mp4": {
-                     "schema": {"type": "string", "format": "binary"}}}},
-                 "416": _error("range not satisfiable")},
+            "/sizzle/media/{version}/{path}": _get(
+                "An init or media segment by its package-relative path; NAME.tFRAME.EXT serves the "
+                "segment with its decode time rewritten to frame FRAME of a reel (Range supported)",
+                {"200": {"description": "media bytes", "content": _MEDIA_TYPES},
+                 "206": {"description": "partial media bytes", "content": _MEDIA_TYPES},
+                 "416": _error("range not satisfiable"),
+                 "502": _error("the package's segment is not valid fragmented MP4")},
                 {"name": "version", "in": "path", "required": True, "schema": {"type": "string"}},
-                {"name": "rendition", "in": "path", "required": True, "schema": {"type": "string"}},
-                {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}},
+                {"name": "path", "in": "path", "required": True, "schema": {"type": "string"}},
                 {"name": "Range", "in": "header", "required": False, "schema": {"type": "string"}}),
             "/healthz": _get("Liveness", {"200": {"description": "alive", "content": {
                 "application/json": {"schema": {"type": "object", "required": ["status"],
@@ -94,6 +104,10 @@ def build(cadences: tuple[str, ...]) -> dict[str, Any]:
                          "user": {"type": "string"}, "catalog": {"type": "string"},
                          "cadence": {"type": "string"}, "master": {"type": "string"},
                          "duration": {"type": "number"},
+                         "timeline": {"enum": ["continuous", "discontinuous"]},
+                         "audio": {"type": "object", "required": ["kind"], "properties": {
+                             "kind": {"enum": ["muxed", "clips", "bed"]}, "bed": {"type": "string"},
+                             "name": {"type": "string"}, "credit": {"type": "string"}}},
                          "variants": {"type": "object", "additionalProperties": {"type": "string"}},
                          "clips": {"type": "array", "items": {"type": "object"}},
                          "rotation": {"type": "object", "required": ["period", "seconds", "next"],

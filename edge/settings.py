@@ -13,6 +13,7 @@ from manifests.planner import DEFAULT_TALENT_LIFT
 
 log = logging.getLogger("sizzle.settings")
 
+TIMELINES = ("continuous", "discontinuous")
 REPO_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -55,6 +56,7 @@ class Settings:
     redis_timeout: float = 0.020  # per-request Redis lookup budget; past it, the default ranking
     profile_cache_seconds: float = 5.0  # in-process TTL cache of Redis profiles
     access_log_sample: float = 0.0  # fraction of requests logged (JSON); 0 = access log off
+    timeline: str = "continuous"  # default reel timeline; a request may ask with ?timeline=
 
     @property
     def package_dir(self) -> Path:

@@ -2,19 +2,18 @@
 off the event loop)."""
 from __future__ import annotations
 
-import re
 import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from edge.media import MediaIndex
 from manifests.cadence import BUILTIN, Cadence, CadenceBook, CadenceError
 from manifests.catalog import Catalog, CatalogError, parse_catalog
 from manifests.render import PlaylistIndex, build_index
 from manifests.token import Signer
 
 REEL_MEMO = 50_000  # remembered reels per catalog per worker (about 500 bytes each: ~25 MB)
-SEGMENT_NAME = re.compile(r"s(\d{5,9})\.m4s")
 
 Signature = tuple[str, int, int, int]  # real path, inode, mtime_ns, size
 
@@ -37,6 +36,7 @@ class Loaded:
     package_dir: Path  # the real folder (symlinks resolved), so a swapped `current` link is seen
     cadences: CadenceBook  # resolved against this catalog's frame rate and clip lengths
     signer: Signer
+    media: MediaIndex  # media URL -> file, and the track timescales a tfdt rewrite needs
     loaded_at: float  # time.time() when loaded
     source: Signature | None = None  # the catalog file it came from, as file_signature() saw it
     # Reels already planned on this catalog, keyed by everything a plan depends on (viewer, cadence,
@@ -51,20 +51,9 @@ class Loaded:
     def cadence(self, requested: str | None) -> Cadence | None:
         return self.cadences.choose(requested)
 
-    def media_path(self, rendition_id: str, name: str) -> Path | None:
-        """The file behind a media URL, or None when no such init or segment exists."""
-        rendition = self.catalog.rendition(rendition_id)
-        if rendition is None:
-            return None
-        if name == Path(rendition.init).name:
-            return self.package_dir / rendition.init
-        match = SEGMENT_NAME.fullmatch(name)
-        if match is None:
-            return None
-        number = int(match.group(1))
-        if number >= len(self.catalog.segments) or rendition.segment_uri(number) != f"{rendition_id}/{name}":
-            return None
-        return self.package_dir / rendition.segment_uri(number)
+    def bed_index(self, cadence: Cadence) -> int | None:
+        bed = self.catalog.bed(cadence.bed) if cadence.bed else None
+        return None if bed is None else bed.index
 
 
 def media_prefix(version: str, base_url: str | None = None) -> str:
@@ -81,6 +70,18 @@ def resolve_cadences(book: CadenceBook, catalog: Catalog) -> CadenceBook:
         resolved = {name: c.resolve(catalog.frame_rate, catalog.lengths) for name, c in book.cadences.items()}
     except CadenceError as exc:
         raise CatalogError(f"cadences do not fit this catalog: {exc}") from None
+    for cadence in resolved.values():
+        if cadence.bed is None:
+            continue
+        bed = catalog.bed(cadence.bed)
+        if bed is None:
+            beds = ", ".join(b.id for b in catalog.beds) or "none"
+            raise CatalogError(f"cadence {cadence.name!r} asks for music bed {cadence.bed!r}, which this "
+                               f"catalog does not have (beds: {beds})")
+        longest = len(bed.durations) * catalog.segment_frames
+        if cadence.frames > longest:
+            raise CatalogError(f"cadence {cadence.name!r} runs {cadence.frames} frames but music bed "
+                               f"{bed.id!r} covers only {longest}")
     return CadenceBook(book.default, resolved, book.allowed)
 
 
@@ -94,8 +95,6 @@ def load(catalog_path: Path, signer: Signer, cadences: CadenceBook = BUILTIN,
         raise CatalogError(f"cannot read {catalog_path}: {exc.strerror}") from None
     catalog = parse_catalog(data)
     package_dir = real.parent
-    for rendition in catalog.renditions:
-        if not (package_dir / rendition.init).is_file():
-            raise CatalogError(f"{catalog_path}: rendition {rendition.id}: missing {rendition.init}")
+    media = MediaIndex.build(catalog, package_dir)
     return Loaded(catalog, build_index(catalog, media_prefix(catalog.version, media_base_url)), package_dir,
-                  resolve_cadences(cadences, catalog), signer, time.time(), source)
+                  resolve_cadences(cadences, catalog), signer, media, time.time(), source)

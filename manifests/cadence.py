@@ -42,6 +42,7 @@ class Cadence:
     name: str
     slots: tuple[Slot, ...]
     target_seconds: float | None = None
+    bed: str | None = None  # a music bed id: the reel's audio is that bed, not the clips' own
 
     @property
     def frames(self) -> int:
@@ -77,7 +78,7 @@ class Cadence:
                     break
                 slots.append(Slot(slot.rank, frames))
                 total += frames
-        resolved = Cadence(self.name, tuple(slots), None)
+        resolved = Cadence(self.name, tuple(slots), None, self.bed)
         check_monotone(resolved)
         return resolved
 
@@ -145,7 +146,7 @@ def _parse_one(name: str, raw: Any) -> Cadence:
     where = f"cadence {name!r}"
     if not isinstance(raw, dict):
         raise CadenceError(f"{where}: want an object")
-    unknown = set(raw) - {"rounds", "slots", "target_seconds"}
+    unknown = set(raw) - {"rounds", "slots", "target_seconds", "bed"}
     if unknown:
         raise CadenceError(f"{where}: unknown keys {sorted(unknown)}")
     if ("rounds" in raw) == ("slots" in raw):
@@ -173,7 +174,10 @@ def _parse_one(name: str, raw: Any) -> Cadence:
     if target is not None and (not isinstance(target, (int, float)) or isinstance(target, bool)
                                or not 0 < target <= 600):
         raise CadenceError(f"{where}.target_seconds: want a number of seconds in (0, 600]")
-    cadence = Cadence(name, tuple(slots), float(target) if target is not None else None)
+    bed = raw.get("bed")
+    if bed is not None and (not isinstance(bed, str) or not bed):
+        raise CadenceError(f"{where}.bed: want the id of a music bed in the catalog")
+    cadence = Cadence(name, tuple(slots), float(target) if target is not None else None, bed)
     check_monotone(cadence)
     return cadence
 

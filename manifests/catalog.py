@@ -11,7 +11,8 @@ from typing import Any, Mapping
 
 import orjson
 
-SCHEMA = 1
+SCHEMAS = (1, 2)
+CONTAINERS = ("fmp4", "ts")
 
 
 class CatalogError(ValueError):
@@ -20,16 +21,46 @@ class CatalogError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class Rendition:
+    """A video rendition (schema 1: with its audio muxed in) or, with kind "audio", the demuxed
+    audio rendition of a schema-2 package (width/height/frame_rate 0)."""
     id: str
     width: int
     height: int
     frame_rate: float
-    codecs: str
-    init: str
+    codecs: str  # the codecs of this rendition's own files
+    init: str | None  # None only for MPEG-TS
     segment_template: str
+    container: str = "fmp4"
+    segment_uris: tuple[str, ...] | None = None  # third-party packages: one path per segment
+    kind: str = "video"
+    name: str = ""
+    language: str = ""
+    channels: int = 0
 
     def segment_uri(self, index: int) -> str:
+        if self.segment_uris is not None:
+            return self.segment_uris[index]
         return self.segment_template.format(index=index)
+
+
+@dataclass(frozen=True, slots=True)
+class Bed:
+    """A music bed: audio-only segments on the video segment grid, each with a fade-out twin."""
+    index: int
+    id: str
+    name: str
+    credit: str
+    codecs: str
+    channels: int
+    init: str
+    segment_template: str
+    fade_template: str
+    durations: tuple[float, ...]
+    bytes: tuple[int, ...]
+    fade_bytes: tuple[int, ...]
+
+    def segment_uri(self, index: int, fade: bool = False) -> str:
+        return (self.fade_template if fade else self.segment_template).format(index=index)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,7 +69,8 @@ class Segment:
     start_frame: int
     frames: int
     duration: float
-    bytes: Mapping[str, int]
+    bytes: Mapping[str, int]  # rendition id (video and audio) -> file size
+    audio_duration: float | None = None  # the demuxed audio segment's own duration
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +99,9 @@ class Catalog:
     version: str
     frame_rate: Fraction
     segment_frames: int
-    renditions: tuple[Rendition, ...]
+    renditions: tuple[Rendition, ...]  # video renditions, best first
+    audio: tuple[Rendition, ...]  # demuxed audio renditions; empty when audio is muxed
+    beds: tuple[Bed, ...]
     titles: tuple[Title, ...]
     segments: tuple[Segment, ...]
     clips: tuple[Clip, ...]
@@ -80,9 +114,15 @@ class Catalog:
     clip_talent: tuple[frozenset[str], ...]  # per clip
 
     def rendition(self, rendition_id: str) -> Rendition | None:
-        for rendition in self.renditions:
+        for rendition in self.renditions + self.audio:
             if rendition.id == rendition_id:
                 return rendition
+        return None
+
+    def bed(self, bed_id: str) -> Bed | None:
+        for bed in self.beds:
+            if bed.id == bed_id:
+                return bed
         return None
 
     def follows(self, before: int, after: int) -> bool:
@@ -107,8 +147,9 @@ def parse_catalog(data: bytes) -> Catalog:
         raise CatalogError(f"catalog is not JSON: {exc}") from None
     if not isinstance(raw, dict):
         raise CatalogError("catalog: top level must be an object")
-    if raw.get("schema") != SCHEMA:
-        raise CatalogError(f"catalog: unsupported schema {raw.get('schema')!r} (want {SCHEMA})")
+    schema = raw.get("schema")
+    if schema not in SCHEMAS or isinstance(schema, bool):
+        raise CatalogError(f"catalog: unsupported schema {schema!r} (want one of {SCHEMAS})")
     version = _need(raw, "version", str, "catalog")
     if len(version) != 16 or any(ch not in "0123456789abcdef" for ch in version):
         raise CatalogError("catalog.version: want 16 lowercase hex characters")
@@ -118,18 +159,19 @@ def parse_catalog(data: bytes) -> Catalog:
     frame_rate = Fraction(rate[0], rate[1])
     segment_frames = _need(raw, "segment_frames", int, "catalog")
 
-    renditions: list[Rendition] = []
-    for i, r in enumerate(_need(raw, "renditions", list, "catalog")):
-        where = f"renditions[{i}]"
-        renditions.append(Rendition(
-            id=_need(r, "id", str, where), width=_need(r, "width", int, where),
-            height=_need(r, "height", int, where),
-            frame_rate=float(_need(r, "frame_rate", (int, float), where)),
-            codecs=_need(r, "codecs", str, where), init=_need(r, "init", str, where),
-            segment_template=_need(r, "segment_template", str, where)))
+    segment_list = _need(raw, "segments", list, "catalog")
+    renditions = [_rendition(r, f"renditions[{i}]", len(segment_list), "video")
+                  for i, r in enumerate(_need(raw, "renditions", list, "catalog"))]
     if not renditions:
         raise CatalogError("catalog: no renditions")
-    rendition_ids = {r.id for r in renditions}
+    audio = [_rendition(r, f"audio_renditions[{i}]", len(segment_list), "audio")
+             for i, r in enumerate(raw.get("audio_renditions") or ())]
+    ids = [r.id for r in renditions + audio]
+    if len(set(ids)) != len(ids):
+        raise CatalogError(f"catalog: rendition ids are not unique: {ids}")
+    if audio and any(r.container != "fmp4" for r in renditions + audio):
+        raise CatalogError("catalog: demuxed audio needs fMP4 renditions")
+    rendition_ids = set(ids)
 
     titles: list[Title] = []
     title_index: dict[str, int] = {}
@@ -143,7 +185,7 @@ def parse_catalog(data: bytes) -> Catalog:
                             tuple(t.get("talent") or ())))
 
     segments: list[Segment] = []
-    for i, s in enumerate(_need(raw, "segments", list, "catalog")):
+    for i, s in enumerate(segment_list):
         where = f"segments[{i}]"
         sizes = _need(s, "bytes", dict, where)
         if set(sizes) != rendition_ids:
@@ -151,8 +193,13 @@ def parse_catalog(data: bytes) -> Catalog:
         duration = float(_need(s, "duration", (int, float), where))
         if duration <= 0:
             raise CatalogError(f"{where}.duration: must be positive")
+        audio_duration = None
+        if audio:
+            audio_duration = float(_need(s, "audio_duration", (int, float), where))
+            if audio_duration <= 0:
+                raise CatalogError(f"{where}.audio_duration: must be positive")
         segments.append(Segment(i, _need(s, "start_frame", int, where), _need(s, "frames", int, where),
-                                duration, dict(sizes)))
+                                duration, dict(sizes), audio_duration))
     if not segments:
         raise CatalogError("catalog: no segments")
 
@@ -176,10 +223,18 @@ def parse_catalog(data: bytes) -> Catalog:
     if not clips:
         raise CatalogError("catalog: no clips")
 
-    target = math.ceil(max(s.duration for s in segments) - 1e-9)
+    beds = [_bed(b, i) for i, b in enumerate(raw.get("music") or ())]
+    if len({b.id for b in beds}) != len(beds):
+        raise CatalogError("catalog.music: bed ids are not unique")
+    if beds and not audio:
+        raise CatalogError("catalog.music: music beds need demuxed audio (audio_renditions)")
+    longest = [s.duration for s in segments] + [s.audio_duration or 0.0 for s in segments]
+    longest += [d for bed in beds for d in bed.durations]
+    target = math.ceil(max(longest) - 1e-9)
     return Catalog(
         asset_id=str(raw.get("asset_id", "")), version=version, frame_rate=frame_rate,
-        segment_frames=segment_frames, renditions=tuple(renditions), titles=tuple(titles),
+        segment_frames=segment_frames, renditions=tuple(renditions), audio=tuple(audio),
+        beds=tuple(beds), titles=tuple(titles),
         segments=tuple(segments), clips=tuple(clips), title_index=title_index,
         clips_by_title=tuple(tuple(x) for x in per_title), target_duration=target,
         lengths=tuple(sorted({clip.frames for clip in clips})),
@@ -187,6 +242,76 @@ def parse_catalog(data: bytes) -> Catalog:
         title_talent=tuple(frozenset(title.talent).union(*(clips[i].talent for i in per_title[title.index]))
                            for title in titles),
         clip_talent=tuple(frozenset(clip.talent) for clip in clips))
+
+
+def _relative(path: str, where: str) -> str:
+    if not path or path.startswith("/") or ".." in path.split("/") or "\\" in path:
+        raise CatalogError(f"{where}: {path!r} is not a package-relative path")
+    return path
+
+
+def _rendition(r: Any, where: str, segment_count: int, kind: str) -> Rendition:
+    container = r.get("container", "fmp4") if isinstance(r, Mapping) else "fmp4"
+    if container not in CONTAINERS:
+        raise CatalogError(f"{where}.container: want one of {CONTAINERS}, got {container!r}")
+    init = r.get("init") if isinstance(r, Mapping) else None
+    if container == "fmp4" or init is not None:  # MPEG-TS may have no initialisation section
+        init = _relative(_need(r, "init", str, where), f"{where}.init")
+    uris: tuple[str, ...] | None = None
+    template = ""
+    if isinstance(r, Mapping) and "segment_uris" in r:
+        listed = _need(r, "segment_uris", list, where)
+        if len(listed) != segment_count or not all(isinstance(u, str) for u in listed):
+            raise CatalogError(f"{where}.segment_uris: want one path per segment ({segment_count})")
+        uris = tuple(_relative(u, f"{where}.segment_uris") for u in listed)
+    else:
+        template = _need(r, "segment_template", str, where)
+        try:
+            _relative(template.format(index=0), f"{where}.segment_template")
+        except (KeyError, IndexError, ValueError):
+            raise CatalogError(f"{where}.segment_template: want a str.format template "
+                               "using {index}") from None
+    if kind == "audio":
+        return Rendition(id=_need(r, "id", str, where), width=0, height=0, frame_rate=0.0,
+                         codecs=_need(r, "codecs", str, where), init=init, segment_template=template,
+                         container=container, segment_uris=uris, kind="audio",
+                         name=_need(r, "name", str, where), language=_need(r, "language", str, where),
+                         channels=_need(r, "channels", int, where))
+    return Rendition(
+        id=_need(r, "id", str, where), width=_need(r, "width", int, where),
+        height=_need(r, "height", int, where),
+        frame_rate=float(_need(r, "frame_rate", (int, float), where)),
+        codecs=_need(r, "codecs", str, where), init=init, segment_template=template,
+        container=container, segment_uris=uris)
+
+
+def _bed(b: Any, index: int) -> Bed:
+    where = f"music[{index}]"
+    durations: list[float] = []
+    sizes: list[int] = []
+    fades: list[int] = []
+    for k, s in enumerate(_need(b, "segments", list, where)):
+        at = f"{where}.segments[{k}]"
+        duration = float(_need(s, "duration", (int, float), at))
+        if duration <= 0:
+            raise CatalogError(f"{at}.duration: must be positive")
+        durations.append(duration)
+        sizes.append(_need(s, "bytes", int, at))
+        fades.append(_need(s, "fade_bytes", int, at))
+    if not durations:
+        raise CatalogError(f"{where}.segments: empty")
+    templates = []
+    for key in ("segment_template", "fade_template"):
+        template = _need(b, key, str, where)
+        try:
+            _relative(template.format(index=0), f"{where}.{key}")
+        except (KeyError, IndexError, ValueError):
+            raise CatalogError(f"{where}.{key}: want a str.format template using {{index}}") from None
+        templates.append(template)
+    return Bed(index, _need(b, "id", str, where), _need(b, "name", str, where), str(b.get("credit", "")),
+               _need(b, "codecs", str, where), _need(b, "channels", int, where),
+               _relative(_need(b, "init", str, where), f"{where}.init"), templates[0], templates[1],
+               tuple(durations), tuple(sizes), tuple(fades))
 
 
 def _by_length(clips: list[Clip], indices: list[int]) -> dict[int, tuple[int, ...]]:

@@ -22,6 +22,8 @@ DEFAULT_TALENT_LIFT = 2  # ranks a title moves up when it carries a favourite ta
 class Plan:
     catalog_version: str
     clips: tuple[int, ...]  # indices into Catalog.clips, in reel order
+    continuous: bool = False  # one timeline: segment URLs carry their decode time (tfdt rewrite)
+    bed: int | None = None  # index into Catalog.beds: the reel's audio is that music bed
 
 
 def rank_titles(catalog: Catalog, preferred: Iterable[str], depth: int | None = None,

@@ -9,10 +9,12 @@ import math
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from manifests.catalog import Catalog, Rendition
+from manifests.catalog import Bed, Catalog, Rendition
 from manifests.planner import Plan
 
 PLAYLIST_VERSION = 6  # EXT-X-MAP in a media playlist (RFC 8216 section 7)
+TS_PLAYLIST_VERSION = 3  # MPEG-TS segments: floating-point EXTINF only
+AUDIO_GROUP = "audio"
 DISCONTINUITY = b"#EXT-X-DISCONTINUITY\n"
 ENDLIST = b"#EXT-X-ENDLIST\n"
 
@@ -21,58 +23,110 @@ ENDLIST = b"#EXT-X-ENDLIST\n"
 class RenditionIndex:
     rendition: Rendition
     header: bytes
-    fragments: tuple[bytes, ...]  # per clip index
+    fragments: tuple[bytes, ...]  # per clip index: its EXTINF/URI lines (discontinuous timeline)
+    # per segment index: (EXTINF line + URI up to the decode time, the URI's end): a continuous
+    # timeline writes head + str(reel frame) + tail for each segment (see timed_uri)
+    timed: tuple[tuple[bytes, bytes], ...]
     segment_bits: tuple[int, ...]  # per segment index
     clip_bits: tuple[int, ...]  # per clip index: bits of all its segments
     clip_peak: tuple[float, ...]  # per clip index: bit rate of its densest segment
-    stream_inf: str  # the EXT-X-STREAM-INF attributes after BANDWIDTH/AVERAGE-BANDWIDTH
+    stream_inf: str  # video: the EXT-X-STREAM-INF attributes after BANDWIDTH/AVERAGE-BANDWIDTH
+
+
+@dataclass(frozen=True, slots=True)
+class BedIndex:
+    bed: Bed
+    header: bytes
+    lines: tuple[bytes, ...]  # per bed segment: EXTINF + URI
+    fade_lines: tuple[bytes, ...]  # per bed segment: EXTINF + URI of its fade-out twin
+    bits: tuple[int, ...]
+    fade_bits: tuple[int, ...]
 
 
 @dataclass(frozen=True, slots=True)
 class PlaylistIndex:
     catalog: Catalog
-    renditions: Mapping[str, RenditionIndex]
+    renditions: Mapping[str, RenditionIndex]  # video renditions, best first
+    audio: RenditionIndex | None  # the demuxed audio rendition, if the package has one
+    beds: tuple[BedIndex, ...]
     # True when every segment lasts at least half the target duration: then every single segment
     # is one of Apple's peak windows and no longer run can beat its densest member, so a reel's
     # peak is the max of its clips' precomputed peaks (the per-request fast path).
     peak_by_clip: bool
+    retimable: bool  # every rendition is fMP4, so a continuous timeline can be served
+
+    def playlist(self, rendition_id: str) -> RenditionIndex | None:
+        if self.audio is not None and rendition_id == self.audio.rendition.id:
+            return self.audio
+        return self.renditions.get(rendition_id)
 
 
 def format_duration(seconds: float) -> str:
     return f"{seconds:.6f}".rstrip("0").rstrip(".") if seconds else "0"
 
 
+def timed_uri(uri: str, frame: int) -> str:
+    """The URI of a segment served with its decode time rewritten to reel frame `frame`:
+    `540p/s00012.m4s` at frame 1200 -> `540p/s00012.t1200.m4s` (the extension stays last)."""
+    stem, dot, ext = uri.rpartition(".")
+    return f"{stem}.t{frame}.{ext}" if dot else f"{uri}.t{frame}"
+
+
+def _header(target: int, rendition_init: str | None, media_prefix: str) -> bytes:
+    version = PLAYLIST_VERSION if rendition_init is not None else TS_PLAYLIST_VERSION
+    lines = [
+        "#EXTM3U",
+        f"#EXT-X-VERSION:{version}",
+        f"#EXT-X-TARGETDURATION:{target}",
+        "#EXT-X-MEDIA-SEQUENCE:0",
+        "#EXT-X-PLAYLIST-TYPE:VOD",
+        "#EXT-X-INDEPENDENT-SEGMENTS",
+    ]
+    if rendition_init is not None:
+        lines.append(f'#EXT-X-MAP:URI="{media_prefix}{rendition_init}"')
+    return ("\n".join(lines) + "\n").encode()
+
+
+def _rendition_index(catalog: Catalog, rendition: Rendition, media_prefix: str) -> RenditionIndex:
+    audio = rendition.kind == "audio"
+    durations = [(s.audio_duration or s.duration) if audio else s.duration for s in catalog.segments]
+    extinf = [f"#EXTINF:{format_duration(d)},\n" for d in durations]
+    fragments = tuple(
+        "".join(f"{extinf[n]}{media_prefix}{rendition.segment_uri(n)}\n" for n in clip.segments).encode()
+        for clip in catalog.clips
+    )
+    timed = []
+    for n in range(len(catalog.segments)):
+        head, _, tail = timed_uri(rendition.segment_uri(n), 0).rpartition(".t0")
+        timed.append((f"{extinf[n]}{media_prefix}{head}.t".encode(), f"{tail}\n".encode()))
+    bits = tuple(s.bytes[rendition.id] * 8 for s in catalog.segments)
+    clip_bits = tuple(sum(bits[n] for n in clip.segments) for clip in catalog.clips)
+    clip_peak = tuple(max(bits[n] / durations[n] for n in clip.segments) for clip in catalog.clips)
+    stream_inf = "" if audio else (
+        f"RESOLUTION={rendition.width}x{rendition.height},FRAME-RATE={rendition.frame_rate:.3f}")
+    return RenditionIndex(rendition, _header(catalog.target_duration, rendition.init, media_prefix),
+                          fragments, tuple(timed), bits, clip_bits, clip_peak, stream_inf)
+
+
+def _bed_index(catalog: Catalog, bed: Bed, media_prefix: str) -> BedIndex:
+    extinf = [f"#EXTINF:{format_duration(d)},\n" for d in bed.durations]
+    count = len(bed.durations)
+    return BedIndex(
+        bed, _header(catalog.target_duration, bed.init, media_prefix),
+        tuple(f"{extinf[k]}{media_prefix}{bed.segment_uri(k)}\n".encode() for k in range(count)),
+        tuple(f"{extinf[k]}{media_prefix}{bed.segment_uri(k, fade=True)}\n".encode() for k in range(count)),
+        tuple(b * 8 for b in bed.bytes), tuple(b * 8 for b in bed.fade_bytes))
+
+
 def build_index(catalog: Catalog, media_prefix: str) -> PlaylistIndex:
     """media_prefix is prepended to the package-relative URIs in catalog.json (e.g. "../../media/V/")."""
-    renditions: dict[str, RenditionIndex] = {}
-    for rendition in catalog.renditions:
-        header = (
-            "#EXTM3U\n"
-            f"#EXT-X-VERSION:{PLAYLIST_VERSION}\n"
-            f"#EXT-X-TARGETDURATION:{catalog.target_duration}\n"
-            "#EXT-X-MEDIA-SEQUENCE:0\n"
-            "#EXT-X-PLAYLIST-TYPE:VOD\n"
-            "#EXT-X-INDEPENDENT-SEGMENTS\n"
-            f'#EXT-X-MAP:URI="{media_prefix}{rendition.init}"\n'
-        ).encode()
-        fragments = tuple(
-            "".join(
-                f"#EXTINF:{format_duration(catalog.segments[n].duration)},\n"
-                f"{media_prefix}{rendition.segment_uri(n)}\n"
-                for n in clip.segments
-            ).encode()
-            for clip in catalog.clips
-        )
-        bits = tuple(s.bytes[rendition.id] * 8 for s in catalog.segments)
-        clip_bits = tuple(sum(bits[n] for n in clip.segments) for clip in catalog.clips)
-        clip_peak = tuple(max(bits[n] / catalog.segments[n].duration for n in clip.segments)
-                          for clip in catalog.clips)
-        stream_inf = (f'CODECS="{rendition.codecs}",RESOLUTION={rendition.width}x{rendition.height},'
-                      f"FRAME-RATE={rendition.frame_rate:.3f}")
-        renditions[rendition.id] = RenditionIndex(rendition, header, fragments, bits, clip_bits,
-                                                  clip_peak, stream_inf)
+    renditions = {r.id: _rendition_index(catalog, r, media_prefix) for r in catalog.renditions}
+    audio = _rendition_index(catalog, catalog.audio[0], media_prefix) if catalog.audio else None
+    beds = tuple(_bed_index(catalog, bed, media_prefix) for bed in catalog.beds)
     shortest = min(s.duration for s in catalog.segments)
-    return PlaylistIndex(catalog, renditions, shortest >= 0.5 * catalog.target_duration - 1e-9)
+    retimable = all(r.container == "fmp4" for r in catalog.renditions + catalog.audio)
+    return PlaylistIndex(catalog, renditions, audio, beds,
+                         shortest >= 0.5 * catalog.target_duration - 1e-9, retimable)
 
 
 def reel_segments(catalog: Catalog, plan: Plan) -> list[int]:
@@ -108,19 +162,52 @@ def bandwidth(durations: Sequence[float], bits: Sequence[int], target: int) -> t
     return math.ceil(peak), math.ceil(average)
 
 
+def reel_frames(catalog: Catalog, plan: Plan) -> int:
+    clips = catalog.clips
+    return sum([clips[c].frames for c in plan.clips])
+
+
+def bed_segments(catalog: Catalog, plan: Plan) -> int:
+    """How many bed segments cover the reel (the last one is the fade-out twin)."""
+    return -(-reel_frames(catalog, plan) // catalog.segment_frames)
+
+
 def render_variant(index: PlaylistIndex, plan: Plan, rendition_id: str) -> bytes:
-    """The media playlist of one rendition of a reel; DISCONTINUITY at every non-adjacent cut."""
-    entry = index.renditions[rendition_id]
+    """The media playlist of one rendition (video or audio) of a reel. Discontinuous timeline:
+    DISCONTINUITY at every non-adjacent cut. Continuous: no tags, every segment URI carries the
+    reel frame its decode time is rewritten to. With a bed, the audio playlist is the bed."""
+    entry = index.playlist(rendition_id)
+    if entry is None:
+        raise KeyError(rendition_id)
+    if plan.bed is not None and entry is index.audio:
+        return _render_bed(index, plan)
     catalog = index.catalog
     parts = [entry.header]
-    previous = -1
-    for clip in plan.clips:
-        if previous >= 0 and not catalog.follows(previous, clip):
-            parts.append(DISCONTINUITY)
-        parts.append(entry.fragments[clip])
-        previous = clip
+    if plan.continuous:
+        timed = entry.timed
+        segments = catalog.segments
+        frame = 0
+        for clip in plan.clips:
+            for n in catalog.clips[clip].segments:
+                head, tail = timed[n]
+                parts += (head, str(frame).encode(), tail)
+                frame += segments[n].frames
+    else:
+        previous = -1
+        for clip in plan.clips:
+            if previous >= 0 and not catalog.follows(previous, clip):
+                parts.append(DISCONTINUITY)
+            parts.append(entry.fragments[clip])
+            previous = clip
     parts.append(ENDLIST)
     return b"".join(parts)
+
+
+def _render_bed(index: PlaylistIndex, plan: Plan) -> bytes:
+    assert plan.bed is not None
+    bed = index.beds[plan.bed]
+    count = bed_segments(index.catalog, plan)
+    return b"".join([bed.header, *bed.lines[:count - 1], bed.fade_lines[count - 1], ENDLIST])
 
 
 def reel_bandwidth(index: PlaylistIndex, plan: Plan, entry: RenditionIndex,
@@ -133,26 +220,66 @@ def reel_bandwidth(index: PlaylistIndex, plan: Plan, entry: RenditionIndex,
         return math.ceil(peak), math.ceil(average)
     catalog = index.catalog
     segments = reel_segments(catalog, plan)
-    return bandwidth([catalog.segments[n].duration for n in segments],
-                     [entry.segment_bits[n] for n in segments], catalog.target_duration)
+    audio = entry is index.audio
+    durations = [(catalog.segments[n].audio_duration or 0.0) if audio else catalog.segments[n].duration
+                 for n in segments]
+    return bandwidth(durations, [entry.segment_bits[n] for n in segments], catalog.target_duration)
+
+
+def bed_bandwidth(index: PlaylistIndex, plan: Plan) -> tuple[int, int]:
+    assert plan.bed is not None
+    bed = index.beds[plan.bed]
+    count = bed_segments(index.catalog, plan)
+    durations = bed.bed.durations[:count]
+    bits = [*bed.bits[:count - 1], bed.fade_bits[count - 1]]
+    return bandwidth(durations, bits, index.catalog.target_duration)
+
+
+def audio_line(index: PlaylistIndex, plan: Plan, variant_prefix: str) -> str:
+    assert index.audio is not None
+    rendition = index.audio.rendition
+    name = index.beds[plan.bed].bed.name if plan.bed is not None else rendition.name
+    name = name.replace('"', "'")
+    return (f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{AUDIO_GROUP}",NAME="{name}",'
+            f'LANGUAGE="{rendition.language}",CHANNELS="{rendition.channels}",'
+            f'DEFAULT=YES,AUTOSELECT=YES,URI="{variant_prefix}{rendition.id}.m3u8"\n')
 
 
 def render_master(index: PlaylistIndex, plan: Plan, variant_prefix: str) -> bytes:
-    """The master playlist; variant URIs are variant_prefix + rendition id + '.m3u8'."""
+    """The master playlist; variant URIs are variant_prefix + rendition id + '.m3u8'. With demuxed
+    audio, one EXT-X-MEDIA audio rendition (the clips' own audio or the bed) that every variant
+    names, and BANDWIDTH / CODECS covering video and audio together."""
     if not plan.clips:
         raise ValueError("empty reel")
     clips = index.catalog.clips
     seconds = sum([clips[c].duration for c in plan.clips])
     parts = ["#EXTM3U\n#EXT-X-INDEPENDENT-SEGMENTS\n"]
+    audio_peak = audio_average = 0
+    audio_attrs = ""
+    if index.audio is not None:
+        parts.append(audio_line(index, plan, variant_prefix))
+        if plan.bed is not None:
+            audio_peak, audio_average = bed_bandwidth(index, plan)
+            codecs = index.beds[plan.bed].bed.codecs
+        else:
+            audio_peak, audio_average = reel_bandwidth(index, plan, index.audio, seconds)
+            codecs = index.audio.rendition.codecs
+        audio_attrs = f',AUDIO="{AUDIO_GROUP}"'
+        codecs = "," + codecs
+    else:
+        codecs = ""
     for entry in index.renditions.values():
         peak, average = reel_bandwidth(index, plan, entry, seconds)
-        parts.append(f"#EXT-X-STREAM-INF:BANDWIDTH={peak},AVERAGE-BANDWIDTH={average},"
-                     f"{entry.stream_inf}\n{variant_prefix}{entry.rendition.id}.m3u8\n")
+        parts.append(f"#EXT-X-STREAM-INF:BANDWIDTH={peak + audio_peak},"
+                     f"AVERAGE-BANDWIDTH={average + audio_average},"
+                     f'CODECS="{entry.rendition.codecs}{codecs}",{entry.stream_inf}{audio_attrs}\n'
+                     f"{variant_prefix}{entry.rendition.id}.m3u8\n")
     return "".join(parts).encode()
 
 
 def plan_document(catalog: Catalog, plan: Plan) -> dict[str, object]:
-    """The reel as data: clips in order with their title and start offset in the reel."""
+    """The reel as data: clips in order with their title and start offset in the reel, the
+    timeline and what the audio is."""
     clips = []
     offset = 0.0
     for position, index in enumerate(plan.clips):
@@ -164,4 +291,12 @@ def plan_document(catalog: Catalog, plan: Plan) -> dict[str, object]:
             "start": round(offset, 6), "duration": round(clip.duration, 6),
         })
         offset += clip.duration
-    return {"catalog": catalog.version, "duration": round(offset, 6), "clips": clips}
+    audio: dict[str, object]
+    if plan.bed is not None:
+        bed = catalog.beds[plan.bed]
+        audio = {"kind": "bed", "bed": bed.id, "name": bed.name, "credit": bed.credit}
+    else:
+        audio = {"kind": "clips" if catalog.audio else "muxed"}
+    return {"catalog": catalog.version, "duration": round(offset, 6),
+            "timeline": "continuous" if plan.continuous else "discontinuous", "audio": audio,
+            "clips": clips}

@@ -1,7 +1,9 @@
 """Signed, stateless plan tokens: the variant URL carries the reel itself.
 
 Layout before base64url (no padding): format (1 byte) | key id (1) | catalog version (8) |
-clip count (varint) | clip indices (varints) | HMAC-SHA256 over all of that, first 16 bytes.
+flags (varint: bit 0 continuous timeline, the rest bed index + 1, 0 for none) | clip count (varint) |
+clip indices (varints) | HMAC-SHA256 over all of that, first 16 bytes. Format 1 (no flags:
+discontinuous, no bed) still verifies, so tokens already handed out keep working across an upgrade.
 No viewer id goes in, so a CDN can share variant URLs between viewers with the same reel.
 """
 from __future__ import annotations
@@ -14,7 +16,8 @@ from typing import Mapping
 
 from manifests.planner import Plan
 
-FORMAT = 1
+FORMAT = 2
+FORMATS = (1, 2)
 MAC_BYTES = 16
 MAX_CLIPS = 256
 
@@ -59,6 +62,7 @@ class Signer:
     def sign(self, plan: Plan) -> str:
         body = bytearray((FORMAT, self.active))
         body += bytes.fromhex(plan.catalog_version)[:8].ljust(8, b"\0")
+        _varint(int(plan.continuous) | (0 if plan.bed is None else plan.bed + 1) << 1, body)
         _varint(len(plan.clips), body)
         for clip in plan.clips:
             _varint(clip, body)
@@ -73,7 +77,7 @@ class Signer:
             raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         except (binascii.Error, ValueError):
             raise TokenError("not base64url") from None
-        if len(raw) < 2 + 8 + 1 + MAC_BYTES or raw[0] != FORMAT:
+        if len(raw) < 2 + 8 + 1 + MAC_BYTES or raw[0] not in FORMATS:
             raise TokenError("unknown format")
         kid = raw[1]
         if kid not in self.keys:
@@ -81,7 +85,8 @@ class Signer:
         body, mac = raw[:-MAC_BYTES], raw[-MAC_BYTES:]
         if not hmac.compare_digest(self._mac(kid, body), mac):
             raise TokenError("bad signature")
-        count, pos = _read_varint(body, 10)
+        flags, pos = (0, 10) if raw[0] == 1 else _read_varint(body, 10)
+        count, pos = _read_varint(body, pos)
         if count > MAX_CLIPS:
             raise TokenError("too many clips")
         clips = []
@@ -90,4 +95,5 @@ class Signer:
             clips.append(clip)
         if pos != len(body):
             raise TokenError("trailing bytes")
-        return Plan(body[2:10].hex(), tuple(clips))
+        bed = (flags >> 1) - 1
+        return Plan(body[2:10].hex(), tuple(clips), bool(flags & 1), bed if bed >= 0 else None)

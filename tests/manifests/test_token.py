@@ -49,3 +49,21 @@ def test_rotation_old_key_still_verifies():
     rotated = Signer({2: KEY_B, 1: KEY_A}, 2)
     assert rotated.verify(old) == PLAN
     assert rotated.verify(rotated.sign(PLAN)) == PLAN
+
+
+@pytest.mark.parametrize(("continuous", "bed"), [(False, None), (True, None), (True, 0), (True, 300)])
+def test_timeline_and_bed_round_trip(continuous, bed):
+    signer = Signer({1: b"x" * 32}, 1)
+    plan = Plan("0123456789abcdef", (4, 200, 9), continuous, bed)
+    assert signer.verify(signer.sign(plan)) == plan
+
+
+def test_format_1_tokens_still_verify_as_discontinuous():
+    """Tokens handed out before timelines existed (no flags field) keep working."""
+    import hmac
+
+    key = b"x" * 32
+    body = bytes([1, 1]) + bytes.fromhex("0123456789abcdef") + bytes([2, 4, 9])
+    raw = body + hmac.digest(key, body, "sha256")[:16]
+    token = base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+    assert Signer({1: key}, 1).verify(token) == Plan("0123456789abcdef", (4, 9), False, None)
