@@ -112,10 +112,10 @@ def test_gaps_take_shorter_lengths_before_longer_ones(per_title, viewer):
 
 @FAST
 @given(st.lists(st.integers(0, 10_000), min_size=1, max_size=40), st.integers(0, 255),
-       st.binary(min_size=16, max_size=64), st.data())
-def test_token_round_trip_and_any_tamper_rejected(clips, kid, key, data):
+       st.binary(min_size=16, max_size=64), st.booleans(), st.none() | st.integers(0, 1000), st.data())
+def test_token_round_trip_and_any_tamper_rejected(clips, kid, key, continuous, bed, data):
     signer = Signer({kid: key}, kid)
-    plan = Plan("0123456789abcdef", tuple(clips))
+    plan = Plan("0123456789abcdef", tuple(clips), continuous, bed)
     token = signer.sign(plan)
     assert signer.verify(token) == plan
     raw = bytearray(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
@@ -186,3 +186,29 @@ def test_rotation_changes_the_reel_and_keeps_it_within_a_period():
 def test_cadence_too_big_is_a_shorter_reel():
     catalog = catalog_from([[40]] * 2)
     assert len(plan_reel(catalog, [0, 1], "v", BUILTIN.cadences["default"]).clips) == 2
+
+
+@FAST
+@given(titles_st, ranking_st, cadences(), st.text(max_size=8))
+def test_continuous_playlists_are_one_timeline(per_title, preferred, cadence, viewer):
+    """Continuous: no DISCONTINUITY, each segment timed at the running frame count of the reel,
+    the same segments in the same order as the discontinuous playlist."""
+    from manifests.render import build_index, render_variant
+
+    catalog = catalog_from(per_title)
+    plan = plan_reel(catalog, rank_titles(catalog, preferred), viewer, cadence, "0")
+    if not plan.clips:
+        return
+    index = build_index(catalog, "M/")
+    rendition = catalog.renditions[0].id
+    flat = render_variant(index, plan, rendition).decode()
+    timed = render_variant(index, Plan(plan.catalog_version, plan.clips, True), rendition).decode()
+    assert "#EXT-X-DISCONTINUITY" not in timed
+    plain_uris = [line for line in flat.splitlines() if line.startswith("M/")]
+    timed_uris = [line for line in timed.splitlines() if line.startswith("M/")]
+    frame = 0
+    assert len(plain_uris) == len(timed_uris)
+    for plain, uri in zip(plain_uris, timed_uris):
+        assert uri == plain.replace(".m4s", f".t{frame}.m4s")
+        frame += catalog.segments[int(plain[-9:-4])].frames
+    assert frame == sum(catalog.clips[c].frames for c in plan.clips)
