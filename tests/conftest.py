@@ -96,12 +96,27 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait(timeout=10)
 
 
+def music_cadences(catalog: Path, work: Path) -> list[str]:
+    """`--cadences FILE` adding a "music" cadence (the default's clips over the package's first
+    music bed) when the package has one, as `sizzle demo` does; else nothing."""
+    from edge.demo import demo_cadences
+
+    path = demo_cadences(catalog)
+    if path is None:
+        return []
+    moved = work / "cadences.json"
+    path.replace(moved)
+    return ["--cadences", str(moved)]
+
+
 @pytest.fixture(scope="session")
 def live_server(real_package: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """`sizzle serve` as a real subprocess on a free port, with three viewers of different tastes."""
+    """`sizzle serve` as a real subprocess on a free port, with three viewers of different tastes
+    (and the "music" cadence when the package has a music bed)."""
     work = tmp_path_factory.mktemp("live-server")
     titles = [t["id"] for t in orjson.loads(real_package.read_bytes())["titles"]]
-    process, server = start_server(real_package, viewer_profiles(titles), work, "--access-log")
+    process, server = start_server(real_package, viewer_profiles(titles), work, "--access-log",
+                                   *music_cadences(real_package, work))
     try:
         yield server
     finally:

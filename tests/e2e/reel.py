@@ -15,8 +15,8 @@ def fetch(url: str) -> tuple[bytes, dict[str, str]]:
         return response.read(), dict(response.headers)
 
 
-def plan_of(server: LiveServer, user: str) -> dict[str, Any]:
-    body, _ = fetch(f"{server.base}sizzle/{user}/plan.json")
+def plan_of(server: LiveServer, user: str, query: str = "") -> dict[str, Any]:
+    body, _ = fetch(f"{server.base}sizzle/{user}/plan.json" + (f"?{query}" if query else ""))
     plan: dict[str, Any] = orjson.loads(body)
     assert plan["clips"], f"{user}: empty reel"
     return plan

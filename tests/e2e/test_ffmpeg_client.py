@@ -1,9 +1,10 @@
-"""FFmpeg (through PyAV) as an HLS client of the running edge.
+"""FFmpeg (through PyAV) as an HLS client of the running edge, on a discontinuous timeline.
 
 libavformat's HLS demuxer ignores EXT-X-DISCONTINUITY and passes the Mega Asset's own timestamps
 through, so the reel is read from the start and never sought (HLS_RULES.md, "Testing with FFmpeg").
 Those raw timestamps are useful: each packet names its Mega Asset frame, so the test checks not only
-how many frames came out but which ones, in which order.
+how many frames came out but which ones, in which order. (The continuous timeline, where the edge
+rewrites the timestamps, is read in test_ffmpeg_continuous.py.)
 
 One more FFmpeg quirk matters here. The HLS demuxer feeds all fMP4 segments of a variant through a
 single mov demuxer, and mov_read_trun() (libavformat/mov.c, "Fragments can overlap in time. Discard
@@ -33,6 +34,7 @@ from tests.e2e.reel import expected_frames, fetch, plan_of
 pytestmark = pytest.mark.e2e
 
 VIEWERS = ("ana", "ben", "chloe")
+DISCONTINUOUS = "timeline=discontinuous"
 
 
 def reel_frame_numbers(catalog: dict[str, Any], plan: dict[str, Any]) -> list[int]:
@@ -77,7 +79,7 @@ def test_ffmpeg_plays_the_whole_reel(live_server: LiveServer, user: str,
                                      record_property: Callable[[str, object], None]) -> None:
     assert user in live_server.viewers
     catalog = live_server.catalog
-    plan = plan_of(live_server, user)
+    plan = plan_of(live_server, user, DISCONTINUOUS)
     want = reel_frame_numbers(catalog, plan)
     assert len(want) == expected_frames(plan)
     rate = Fraction(*catalog["frame_rate"])
@@ -85,7 +87,7 @@ def test_ffmpeg_plays_the_whole_reel(live_server: LiveServer, user: str,
     delivered: list[int] = []  # Mega Asset frame number of every video packet, in demux order
     flagged: list[int] = []  # those the mov demuxer marked AV_PKT_FLAG_DISCARD
     shown: list[int] = []  # frames the decoder gave back
-    with av.open(f"{live_server.base}sizzle/{user}/master.m3u8", timeout=20) as container:
+    with av.open(f"{live_server.base}sizzle/{user}/master.m3u8?{DISCONTINUOUS}", timeout=20) as container:
         video = pick_video(container, 540)
         decoder = video.codec_context
         for packet in container.demux(video):
@@ -164,17 +166,51 @@ def inspect_segment(media: bytes) -> dict[str, Any]:
         }
 
 
+def audio_start(media: bytes) -> tuple[float, int]:
+    """(first audio sample time in seconds, samples decoded) of init + one audio segment alone."""
+    with av.open(io.BytesIO(media), mode="r", format="mp4") as container:
+        assert not container.streams.video, "an audio segment carries video"
+        stream = container.streams.audio[0]
+        start: float | None = None
+        samples = 0
+        for packet in container.demux(stream):
+            if packet.size == 0 or packet.pts is None or packet.time_base is None:
+                continue
+            if start is None:
+                start = float(packet.pts * packet.time_base)
+            samples += sum(frame.samples for frame in packet.decode())
+        assert start is not None, "segment has no audio"
+        return start, samples
+
+
+def variant_segments(server: LiveServer, user: str, rendition_id: str,
+                     ) -> tuple[str, m3u8.M3U8, bytes]:
+    """(variant URL, its playlist, its init bytes) of one rendition of a discontinuous reel."""
+    plan = plan_of(server, user, DISCONTINUOUS)
+    url = urllib.parse.urljoin(f"{server.base}sizzle/{user}/", plan["variants"][rendition_id])
+    playlist = m3u8.loads(fetch(url)[0].decode(), uri=url)
+    assert playlist.segment_map, "no EXT-X-MAP"
+    init, headers = fetch(urllib.parse.urljoin(url, playlist.segment_map[0].uri))
+    assert headers["Content-Type"] == ("audio/mp4" if rendition_id == "audio" else "video/mp4")
+    return url, playlist, init
+
+
 @pytest.mark.parametrize("rendition_id", ["540p", "360p"])
 def test_every_segment_of_the_variant_stands_alone(live_server: LiveServer, rendition_id: str) -> None:
     catalog = live_server.catalog
     rendition = next(r for r in catalog["renditions"] if r["id"] == rendition_id)
-    plan = plan_of(live_server, "ana")
-    variant_url = urllib.parse.urljoin(f"{live_server.base}sizzle/ana/", plan["variants"][rendition_id])
-    text, _ = fetch(variant_url)
-    playlist = m3u8.loads(text.decode(), uri=variant_url)
-    assert playlist.segment_map, "no EXT-X-MAP"
-    init, headers = fetch(urllib.parse.urljoin(variant_url, playlist.segment_map[0].uri))
-    assert headers["Content-Type"] == "video/mp4"
+    demuxed = bool(catalog.get("audio_renditions"))
+    plan = plan_of(live_server, "ana", DISCONTINUOUS)
+    variant_url, playlist, init = variant_segments(live_server, "ana", rendition_id)
+    audio: dict[int, tuple[float, int]] = {}  # segment -> (audio start, samples), demuxed packages
+    if demuxed:
+        audio_url, audio_playlist, audio_init = variant_segments(live_server, "ana", "audio")
+        audio_rendition = catalog["audio_renditions"][0]
+        for segment in audio_playlist.segments:
+            url = urllib.parse.urljoin(audio_url, segment.uri)
+            body, headers = fetch(url)
+            assert headers["Content-Type"] == "audio/mp4"
+            audio[segment_index(catalog, audio_rendition, url)] = audio_start(audio_init + body)
 
     problems: list[str] = []
     counts: list[int] = []
@@ -200,18 +236,31 @@ def test_every_segment_of_the_variant_stands_alone(live_server: LiveServer, rend
         if seen["first_frame_type"] != "I" or not seen["first_frame_is_first_packet"]:
             problems.append(f"s{n}: first decoded frame is {seen['first_frame_type']}, "
                             f"from the first packet: {seen['first_frame_is_first_packet']}")
-        if seen["audio_start"] is None:
+        if demuxed:
+            if seen["audio_start"] is not None:
+                problems.append(f"s{n}: a video-only rendition's segment carries audio")
+            if n not in audio:
+                problems.append(f"s{n}: the audio playlist has no segment {n}")
+                continue
+            start, samples = audio[n]
+            sample_rate = 48000
+            if abs(samples / sample_rate - entry["audio_duration"]) > 1e-6:
+                problems.append(f"s{n}: {samples} audio samples, catalog says {entry['audio_duration']} s")
+        elif seen["audio_start"] is None:
             problems.append(f"s{n}: no audio")
+            continue
         else:
-            skew = seen["audio_start"] - seen["video_start"]
-            skews.append(skew)
-            if abs(skew) > 1024 / seen["sample_rate"] + 1e-4:  # one AAC frame
-                problems.append(f"s{n}: audio starts {skew * 1000:+.1f} ms from video")
+            start, sample_rate = seen["audio_start"], seen["sample_rate"]
+        skew = start - seen["video_start"]
+        skews.append(skew)
+        if abs(skew) > 1024 / sample_rate + 1e-4:  # one AAC frame
+            problems.append(f"s{n}: audio starts {skew * 1000:+.1f} ms from video")
 
     low, high = min(skews, default=0) * 1000, max(skews, default=0) * 1000
     print(f"\n{rendition_id}: {len(playlist.segments)} segments, frames per segment {counts}, "
-          f"audio-video start skew {low:+.1f}..{high:+.1f} ms")
+          f"audio-video start skew {low:+.1f}..{high:+.1f} ms ({'demuxed' if demuxed else 'muxed'})")
     assert not problems, "\n".join(problems)
+    assert len(skews) == len(playlist.segments)
     assert sum(counts) == expected_frames(plan), "segments do not add up to the plan's clips"
 
 
@@ -222,11 +271,11 @@ def test_variants_list_the_planned_segments_and_mark_every_cut(live_server: Live
     renditions agree segment for segment, and DISCONTINUITY marks every non-adjacent cut and
     nothing else (hls.js would play on without the tags, FFmpeg ignores them, so only this sees it)."""
     catalog = live_server.catalog
-    plan = plan_of(live_server, user)
+    plan = plan_of(live_server, user, DISCONTINUOUS)
     clips = {clip["id"]: clip for clip in catalog["clips"]}
     planned = [n for item in plan["clips"] for n in clips[item["clip"]]["segments"]]
     listed: dict[str, list[tuple[int, bool]]] = {}
-    for rendition in catalog["renditions"]:
+    for rendition in catalog["renditions"] + catalog.get("audio_renditions", []):
         url = urllib.parse.urljoin(f"{live_server.base}sizzle/{user}/",
                                    plan["variants"][rendition["id"]])
         playlist = m3u8.loads(fetch(url)[0].decode(), uri=url)
@@ -253,14 +302,19 @@ def runs(spans: list[tuple[float, float]]) -> list[tuple[float, float]]:
     return found
 
 
-def cut_skews(variant_url: str) -> list[tuple[float, float, float]]:
-    """Read one variant through libavformat's HLS demuxer, audio and video, from the start; for
-    every stretch between cuts, (video start, audio start - video start, audio end - video end)."""
+def cut_skews(url: str, height: int | None = None) -> list[tuple[float, float, float]]:
+    """Read one variant (muxed audio) or a master's `height` variant with its audio rendition
+    (demuxed) through libavformat's HLS demuxer, from the start; for every stretch between cuts,
+    (video start, audio start - video start, audio end - video end)."""
     audio: list[tuple[float, float]] = []
     video: list[tuple[float, float]] = []
-    with av.open(variant_url, timeout=20) as container:
-        assert len(container.streams.video) == 1 and len(container.streams.audio) == 1
-        for packet in container.demux(container.streams.video[0], container.streams.audio[0]):
+    with av.open(url, timeout=20) as container:
+        wanted = pick_video(container, height) if height is not None else container.streams.video[0]
+        assert len(container.streams.audio) == 1
+        sound = container.streams.audio[0]
+        sound.discard = Discard.default
+        assert height is not None or len(container.streams.video) == 1
+        for packet in container.demux(wanted, sound):
             if packet.size == 0 or packet.pts is None or packet.time_base is None:
                 continue
             start = float(packet.pts * packet.time_base)
@@ -285,11 +339,14 @@ def test_ffmpeg_audio_meets_video_at_every_cut(live_server: LiveServer, syntheti
     cuts = 0
     problems: list[str] = []
     for user in users:
-        plan = plan_of(server, user)
-        rendition = server.catalog["renditions"][-1]["id"]
-        variant_url = urllib.parse.urljoin(f"{server.base}sizzle/{user}/", plan["variants"][rendition])
+        plan = plan_of(server, user, DISCONTINUOUS)
+        rendition = server.catalog["renditions"][-1]
+        variant_url = urllib.parse.urljoin(f"{server.base}sizzle/{user}/", plan["variants"][rendition["id"]])
         text = fetch(variant_url)[0].decode()
-        skews = cut_skews(variant_url)
+        if server.catalog.get("audio_renditions"):
+            skews = cut_skews(f"{server.base}sizzle/{user}/master.m3u8?{DISCONTINUOUS}", rendition["height"])
+        else:
+            skews = cut_skews(variant_url)
         assert len(skews) == text.count("#EXT-X-DISCONTINUITY") + 1, "timestamps jump where no cut is"
         cuts += len(skews) - 1
         for at, start, end in skews:
