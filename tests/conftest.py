@@ -141,18 +141,22 @@ def pytest_runtest_makereport(item: pytest.Item,
 
 SYNTHETIC_CLIPS = ({"start": 0.5, "frames": 40}, {"start": 2.0, "frames": 40}, {"start": 4.0, "frames": 80})
 RANDOM_VIEWERS = 200
+BED_TONE_HZ = 880.0  # the synthetic package's music bed: a steady tone no title uses
 
 
 @pytest.fixture(scope="session")
 def synthetic_package(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """...plus a 40 s music bed (BED_TONE_HZ), long enough for the default cadence's 1000 frames."""
     from ingest.build import build_package
-    from ingest.synthetic import make_synthetic_sources
+    from ingest.synthetic import make_synthetic_sources, write_music
 
     work = tmp_path_factory.mktemp("synthetic-package")
     spec_path = make_synthetic_sources(work / "src", titles=4)
     spec = orjson.loads(spec_path.read_bytes())
     for title in spec["titles"]:
         title["clips"] = [dict(clip) for clip in SYNTHETIC_CLIPS]
+    write_music(work / "src" / "hum.m4a", 40.0, tone_hz=BED_TONE_HZ)
+    spec["music"] = [{"id": "hum", "name": "Test Hum", "source": "hum.m4a", "credit": "generated"}]
     spec_path.write_bytes(orjson.dumps(spec))
     build_package(spec_path, work / "pkg")
     return work / "pkg" / "catalog.json"
@@ -207,7 +211,9 @@ def synthetic_server(synthetic_package: Path,
     """`sizzle serve` over the synthetic package with RANDOM_VIEWERS random viewers."""
     titles = [t["id"] for t in orjson.loads(synthetic_package.read_bytes())["titles"]]
     profiles = random_viewer_profiles(titles, RANDOM_VIEWERS)
-    process, server = start_server(synthetic_package, profiles, tmp_path_factory.mktemp("synthetic-server"))
+    work = tmp_path_factory.mktemp("synthetic-server")
+    process, server = start_server(synthetic_package, profiles, work,
+                                   *music_cadences(synthetic_package, work))
     try:
         yield server
     finally:

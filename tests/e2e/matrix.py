@@ -119,11 +119,15 @@ class SegmentMedia:
 
 
 @functools.lru_cache(maxsize=512)
-def decode_segment(pkg: Path, init: str, segment: str) -> SegmentMedia:
+def decode_segment(pkg: Path, init: str, segment: str, audio: tuple[str, str] | None = None) -> SegmentMedia:
+    """Thumbnails of a video segment's frames and the tone of its sound: its own audio track, or
+    the (init, segment) of the demuxed audio rendition."""
     data = (pkg / init).read_bytes() + (pkg / segment).read_bytes()
     with av.open(io.BytesIO(data), format="mp4") as container:
         thumbs = [thumbnail(frame.reformat(width=CANVAS[1], height=CANVAS[0], format="rgb24").to_ndarray())
                   for frame in container.decode(video=0)]
+    if audio is not None:
+        data = (pkg / audio[0]).read_bytes() + (pkg / audio[1]).read_bytes()
     with av.open(io.BytesIO(data), format="mp4") as container:
         chunks = [frame.to_ndarray() for frame in container.decode(audio=0)]
         rate = container.streams.audio[0].codec_context.sample_rate
@@ -149,5 +153,8 @@ def clip_frame(pkg: Path, catalog: dict[str, Any], rendition: dict[str, Any], cl
     offset = max(0, min(offset, clip["frames"] - 1))
     per = catalog["segment_frames"]
     n = clip["segments"][offset // per]
-    media = decode_segment(pkg, rendition["init"], rendition["segment_template"].format(index=n))
+    audio = None
+    for sound in catalog.get("audio_renditions") or ():
+        audio = (sound["init"], sound["segment_template"].format(index=n))
+    media = decode_segment(pkg, rendition["init"], rendition["segment_template"].format(index=n), audio)
     return media.thumbnails[offset % per], media

@@ -1,11 +1,14 @@
 """The player matrix: hls.js and Shaka Player (HLS mode) in headless Chromium, each playing five
 viewers' reels of the generated catalog end to end from a page on another origin, concurrently in
-pages of one browser. Per reel: no fatal error, at most one stall after start, >= 97% of the
-expected frames decoded, three forced rendition switches that reach the screen, a seek into the
-middle of a later clip that plays on, and at every clip the picture and the sound are that clip's:
-a frame drawn from the video onto a canvas matches a frame decoded with PyAV from the clip's own
-segment better than any other title's clip, and the analyser's dominant frequency under it is the
-clip's own tone (each generated title has its own; one has no audio and must be silent).
+pages of one browser: two on the discontinuous timeline, two on the continuous one (tfdt rewritten
+by the edge) and one on the continuous timeline with the package's music bed (a steady tone no
+title has) running under the cuts instead of the clips' own sound. Per reel: no fatal error, at
+most one stall after start, >= 97% of the expected frames decoded, three forced rendition switches
+that reach the screen, a seek into the middle of a later clip that plays on, and at every clip the
+picture and the sound are that clip's: a frame drawn from the video onto a canvas matches a frame
+decoded with PyAV from the clip's own segment better than any other title's clip, and the
+analyser's dominant frequency under it is the clip's own tone (each generated title has its own;
+one has no audio and must be silent) — or, with the bed, the bed's tone under every cut.
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from tests.conftest import LiveServer
+from tests.conftest import BED_TONE_HZ, LiveServer
 from tests.e2e import matrix
 from tests.e2e.reel import expected_frames, plan_of
 
@@ -40,6 +43,8 @@ MIN_DECODED = 0.97
 MAX_STALLS = 1
 TONE_TOLERANCE_HZ = 15.0
 SILENCE_RMS = 0.005
+# per viewer: the query its master is asked with
+MODES = ("timeline=discontinuous", "timeline=continuous", "timeline=discontinuous", "", "cadence=music")
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +98,8 @@ def runs(browser: Browser, page_origin: str, synthetic_server: LiveServer) -> di
     catalog = synthetic_server.catalog
     heights = [r["height"] for r in catalog["renditions"]]
     viewers = pick_viewers(synthetic_server, VIEWERS)
-    jobs = [(player, user, plan) for user, plan in viewers for player in PLAYERS]
+    jobs = [(player, user, mode, plan_of(synthetic_server, user, mode))
+            for (user, _), mode in zip(viewers, MODES) for player in PLAYERS]
     waves = -(-len(jobs) // PAGES_AT_ONCE)
     results: dict[tuple[str, str], Any] = {}
     for wave in range(waves):
@@ -101,7 +107,7 @@ def runs(browser: Browser, page_origin: str, synthetic_server: LiveServer) -> di
         # to about once a second in every tab of a window but the front one.
         pages: list[tuple[str, str, dict[str, Any], dict[str, Any], BrowserContext, Page, list[str]]] = []
         try:
-            for player, user, plan in jobs[wave::waves]:
+            for player, user, mode, plan in jobs[wave::waves]:
                 steps = matrix.script(plan, heights)
                 context = browser.new_context()
                 page = context.new_page()
@@ -109,7 +115,8 @@ def runs(browser: Browser, page_origin: str, synthetic_server: LiveServer) -> di
                 page.on("console", lambda m, log=console: log.append(f"{m.type}: {m.text}"))
                 page.on("pageerror", lambda e, log=console: log.append(f"pageerror: {e}"))
                 query = urllib.parse.urlencode({
-                    "player": player, "src": f"{synthetic_server.base}sizzle/{user}/master.m3u8",
+                    "player": player, "src": f"{synthetic_server.base}sizzle/{user}/master.m3u8"
+                                             + (f"?{mode}" if mode else ""),
                     "plan": json.dumps(steps)})
                 page.goto(f"{page_origin}/{player}/?{query}")
                 pages.append((player, user, plan, steps, context, page, console))
@@ -171,7 +178,8 @@ def test_player_plays_the_reel(runs: dict[tuple[str, str], Any], player: str, n:
                  if h["height"] == request["height"] and request["requestedAt"] <= h["at"] < until]
         switched.append((request["height"], round(request["requestedAt"], 2),
                          round(shown[0] - request["requestedAt"], 2) if shown else None))
-    print(f"\n{player} {state['version']} {user}: decoded {decoded} of {want} expected frames "
+    print(f"\n{player} {state['version']} {user} ({plan['timeline']}, audio {plan['audio']['kind']}): "
+          f"decoded {decoded} of {want} expected frames "
           f"({decoded / want:.1%}; plan {expected_frames(plan)}, seek skips {skipped}), dropped "
           f"{state['quality']['dropped']}; stalls {state['waiting']} at {state['waitingAt']}; switches "
           f"(height, at s, on screen after s) {switched}; seek {seek['from']:.2f} -> {seek['to']:.2f} s, "
@@ -231,6 +239,10 @@ def test_what_the_viewer_sees_and_hears_is_the_plan(
         sound = capture["sound"]
         heard = sound["hz"] if sound["rms"] >= SILENCE_RMS else 0.0
         want_tone = own_media.tone_hz
+        bed = plan["audio"]["kind"] == "bed"
+        if bed:  # the bed, not the clip: one tone under every cut (the last clip is its fade-out)
+            want_tone = BED_TONE_HZ
+            tones = {"bed": BED_TONE_HZ, **{f"title {t}": hz for t, hz in tones.items()}}
         rows.append(f"{item['clip']}@{offset} (best match @{best}) {capture['height']}p: "
                     f"luma distance own {own_distance:.1f} "
                     f"(dHash {own_dhash}) vs nearest other {nearest[0]:.1f} ({nearest[2]}, "
@@ -242,7 +254,13 @@ def test_what_the_viewer_sees_and_hears_is_the_plan(
         if not own_distance < nearest[0]:
             problems.append(f"clip {item['clip']}: the picture is closer to {nearest[2]} ({nearest[0]:.1f}) "
                             f"than to its own clip ({own_distance:.1f})")
-        if want_tone == 0.0:
+        if bed and item["position"] == len(plan["clips"]) - 1:
+            continue  # the fade-out: too quiet near its end for a tone check
+        if bed:
+            if abs(heard - want_tone) > TONE_TOLERANCE_HZ:
+                problems.append(f"clip {item['clip']}: heard {heard:.0f} Hz under the cut, the bed is "
+                                f"{want_tone:.0f} Hz")
+        elif want_tone == 0.0:
             if sound["rms"] >= SILENCE_RMS:
                 problems.append(f"clip {item['clip']}: want silence, heard {sound['hz']:.0f} Hz "
                                 f"rms {sound['rms']:.3f}")
