@@ -8,12 +8,20 @@ track timescale) and touches nothing else, so the bytes stay the encoder's bytes
 the (segment, time) pair, so it is immutable and every reel that places that segment at that time
 shares one CDN object.
 
+Audio of a demuxed package is moved by the same time, less its clip's lead: in the Mega Asset a
+clip's audio starts on the first AAC frame at or after its video (docs/catalog.md), up to one AAC
+frame late; each audio segment of a clip is moved back by that lead, so every clip's audio starts
+exactly with its video in the reel (the reel itself at 0: players see no hole at the start) and
+stays contiguous within the clip; at a cut it gaps or overlaps by less than one AAC frame.
+
 Blocking: `MediaIndex.build` reads init segments and `read_retimed` reads a segment file; run both
 off the event loop.
 """
 from __future__ import annotations
 
+import os
 import re
+import struct
 from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
@@ -32,6 +40,7 @@ class Item:
     content_type: str
     segment: int | None = None  # catalog segment index, for a video/audio segment
     timescales: Mapping[int, int] | None = None  # track id -> timescale, where retiming applies
+    audio: bool = False  # a demuxed audio rendition's segment: moved less its clip's lead
 
 
 def _template_pattern(template: str) -> re.Pattern[str]:
@@ -51,6 +60,7 @@ class _Family:
     content_type: str
     timescales: Mapping[int, int] | None  # None: never retimed (bed segments are already timed)
     is_catalog_segment: bool
+    audio: bool = False
 
 
 def read_timescales(path: Path) -> dict[int, int]:
@@ -73,6 +83,7 @@ class MediaIndex:
     root: Path
     frame_rate: Fraction
     start_frames: tuple[int, ...]  # per catalog segment
+    leads: tuple[Fraction, ...]  # per catalog segment: its clip's audio lead, seconds (demuxed audio)
     exact: Mapping[str, Item]  # init files and listed (third-party) segment paths
     families: tuple[_Family, ...]
 
@@ -92,13 +103,14 @@ class MediaIndex:
                 if not ts:
                     timescales = read_timescales(init)
                 exact[rendition.init] = Item(init, content_type)
+            audio = rendition.kind == "audio"
             if rendition.segment_uris is not None:
                 for n, uri in enumerate(rendition.segment_uris):
-                    exact[uri] = Item(root / uri, content_type, n, timescales)
+                    exact[uri] = Item(root / uri, content_type, n, timescales, audio)
             else:
                 template = rendition.segment_template
                 families.append(_Family(_template_pattern(template), template, count, content_type,
-                                        timescales, True))
+                                        timescales, True, audio))
         for bed in catalog.beds:
             if not (root / bed.init).is_file():
                 raise CatalogError(f"music bed {bed.id}: missing {bed.init}")
@@ -107,7 +119,7 @@ class MediaIndex:
                 families.append(_Family(_template_pattern(template), template, len(bed.durations),
                                         "audio/mp4", None, False))
         return MediaIndex(root, catalog.frame_rate, tuple(s.start_frame for s in catalog.segments),
-                          exact, tuple(families))
+                          audio_leads(catalog), exact, tuple(families))
 
     def lookup(self, relative: str) -> Item | None:
         """The file a package-relative media path names (without a decode time), or None."""
@@ -121,22 +133,133 @@ class MediaIndex:
             index = int(match.group(1))
             if index < family.count and family.template.format(index=index) == relative:
                 segment = index if family.is_catalog_segment else None
-                return Item(self.root / relative, family.content_type, segment, family.timescales)
+                return Item(self.root / relative, family.content_type, segment, family.timescales,
+                            family.audio)
         return None
 
     def deltas(self, item: Item, frame: int) -> dict[int, int]:
         """Per track: ticks to add to the segment's tfdt so its first frame lands on reel `frame`."""
         assert item.segment is not None and item.timescales is not None
-        shift = Fraction(frame - self.start_frames[item.segment]) / self.frame_rate
-        return {track: round(shift * timescale) for track, timescale in item.timescales.items()}
+        # round(Fraction(frame - start) / frame_rate * timescale) in integers: half to even
+        frames = (frame - self.start_frames[item.segment]) * self.frame_rate.denominator
+        rate = self.frame_rate.numerator
+        if item.audio:  # less the clip's audio lead (see the module docstring): rare, exact
+            shift = Fraction(frames, rate) - self.leads[item.segment]
+            return {track: round(shift * timescale) for track, timescale in item.timescales.items()}
+        out = {}
+        for track, timescale in item.timescales.items():
+            ticks, rest = divmod(frames * timescale, rate)
+            out[track] = ticks + (2 * rest > rate or (2 * rest == rate and ticks & 1))
+        return out
+
+
+def audio_leads(catalog: Catalog, sample_rate: int = 48000,
+                frame_samples: int = 1024) -> tuple[Fraction, ...]:
+    """Per segment, in seconds: how late its clip's audio starts after its video in the Mega Asset
+    (the first AAC frame at or after the clip's first video frame, on one grid from 0); 0 for
+    segments of no clip, and for packages without demuxed audio."""
+    leads = [Fraction(0)] * len(catalog.segments)
+    if not catalog.audio:
+        return tuple(leads)
+    for clip in catalog.clips:
+        start = Fraction(catalog.segments[clip.segments[0]].start_frame) / catalog.frame_rate
+        first = -(-start * sample_rate // frame_samples) * frame_samples  # ceil to the AAC grid
+        lead = Fraction(first, sample_rate) - start
+        for n in clip.segments:
+            leads[n] = lead
+    return tuple(leads)
 
 
 class RetimeError(ValueError):
     """The segment file is not the fragmented MP4 its catalog promised."""
 
 
+_HEAD = struct.Struct(">I4s")
+_U32 = struct.Struct(">I")
+_U64 = struct.Struct(">Q")
+# smallest tfhd payload per flags & 0x3F: version/flags, track id, then the optional fields
+_TFHD_PAYLOAD = tuple(8 + sum(width for flag, width in ((0x01, 8), (0x02, 4), (0x08, 4), (0x10, 4), (0x20, 4))
+                              if bits & flag) for bits in range(64))
+Patch = tuple[struct.Struct, int, int]  # (field, absolute offset, new value)
+
+
+def _children(data: bytearray, start: int, end: int) -> list[tuple[bytes, int, int]] | None:
+    """(type, payload offset, payload end) of the boxes tiling data[start:end] exactly, or None at a
+    to-the-end size (0) or anything truncated or overrunning."""
+    found = []
+    pos = start
+    while pos < end:
+        if end - pos < 8:
+            return None
+        size, kind = _HEAD.unpack_from(data, pos)
+        header = 8
+        if size == 1:
+            if end - pos < 16:
+                return None
+            size = _U64.unpack_from(data, pos + 8)[0]
+            header = 16
+        if size < header or size > end - pos:
+            return None
+        found.append((kind, pos + header, pos + size))
+        pos += size
+    return found
+
+
+def _patches(data: bytearray, deltas: Mapping[int, int]) -> list[Patch] | None:
+    """The tfdt writes `retime` makes, found by a direct walk of moof/traf headers, or None when
+    the file is anything but plainly well formed (a to-the-end size, truncation, a missing box, an
+    unknown track, a short field, an overflow): the generic walk then decides, so what `retime`
+    answers, errors included, never depends on which walk ran."""
+    top = _children(data, 0, len(data))
+    if top is None:
+        return None
+    patches: list[Patch] = []
+    for kind, payload, end in top:
+        if kind != b"moof":
+            continue
+        moof = _children(data, payload, end)
+        if moof is None:
+            return None
+        for child, start, stop in moof:
+            if child != b"traf":
+                continue
+            traf = _children(data, start, stop)
+            if traf is None:
+                return None
+            tfhd = tfdt = None
+            for box in traf:  # the first of each, as boxes.find takes
+                if box[0] == b"tfhd" and tfhd is None:
+                    tfhd = box
+                elif box[0] == b"tfdt" and tfdt is None:
+                    tfdt = box
+            if tfhd is None or tfdt is None:
+                return None
+            _, at, limit = tfhd
+            if limit - at < 8 or limit - at < _TFHD_PAYLOAD[data[at + 3] & 0x3F]:
+                return None  # fields past the box's end: let the generic reader judge
+            delta = deltas.get(_U32.unpack_from(data, at + 4)[0])
+            if delta is None:
+                return None
+            _, at, limit = tfdt
+            if limit - at < 4:
+                return None
+            field = _U64 if data[at] == 1 else _U32
+            if limit - at < 4 + field.size:
+                return None
+            value = max(0, field.unpack_from(data, at + 4)[0] + delta)
+            if field is _U32 and value >= 1 << 32:
+                return None
+            patches.append((field, at + 4, value))
+    return patches
+
+
 def retime(data: bytearray, deltas: Mapping[int, int]) -> None:
     """Add deltas[track id] to the tfdt of every track fragment of every moof, in place."""
+    patches = _patches(data, deltas)
+    if patches is not None:
+        for field, offset, value in patches:
+            field.pack_into(data, offset, value)
+        return
     try:
         for moof in boxes.find_all(data, None, "moof"):
             for traf in boxes.find_all(data, moof, "traf"):
@@ -153,8 +276,28 @@ def retime(data: bytearray, deltas: Mapping[int, int]) -> None:
         raise RetimeError(str(exc)) from None
 
 
+def read_file(path: Path) -> bytearray:
+    """The whole file, read straight into the bytearray that will be patched and sent (one copy
+    out of the page cache, no intermediate bytes object)."""
+    with open(path, "rb", buffering=0) as f:
+        size = os.fstat(f.fileno()).st_size
+        data = bytearray(size)
+        filled = 0
+        with memoryview(data) as view:
+            while filled < size:
+                got = f.readinto(view[filled:])
+                if not got:
+                    break
+                filled += got
+        if filled < size:  # shrank since fstat
+            del data[filled:]
+        elif f.read(1):  # grew since fstat (for an immutable file: one empty read at its end)
+            f.seek(size)
+            data += f.read()
+    return data
+
+
 def read_retimed(path: Path, deltas: Mapping[int, int]) -> bytearray:
-    with path.open("rb") as f:
-        data = bytearray(f.read())
+    data = read_file(path)
     retime(data, deltas)
     return data

@@ -111,14 +111,22 @@ async def test_audio_rendition_follows_the_cuts(client, demuxed):
     audio = m3u8.loads(await text(client, "/sizzle/ana/" + audio_uri))
     assert [s.uri.replace("audio/", "540p/") for s in audio.segments] == [s.uri for s in video.segments]
     assert audio.target_duration == video.target_duration
-    # an audio segment moves by the same time, in its own timescale, and keeps its AAC-frame offset
-    segment = audio.segments[-1]
-    name = segment.uri.rsplit("/", 1)[1]
-    index, frame = int(name[1:6]), int(name.split(".t")[1][:-4])
-    served = await (await client.get("/sizzle/ana/" + audio_uri.rsplit("/", 1)[0] + "/" + segment.uri)).read()
-    start = catalog["segments"][index]["start_frame"]
-    offset = -(-start * 1600 // 1024) * 1024 - start * 1600
-    assert tfdts(served) == {1: frame * 1600 + offset}
+    # an audio segment moves by the same time, in its own timescale, less its clip's audio lead:
+    # every clip's audio starts exactly with its video (the reel at 0), contiguous within the clip
+    offsets = {n: -(-s["start_frame"] * 1600 // 1024) * 1024 - s["start_frame"] * 1600
+               for n, s in enumerate(catalog["segments"])}
+    first_of = {n: clip["segments"][0] for clip in catalog["clips"] for n in clip["segments"]}
+    audio_dir = "/sizzle/ana/" + audio_uri.rsplit("/", 1)[0]
+    leads = set()
+    for segment in audio.segments:
+        name = segment.uri.rsplit("/", 1)[1]
+        index, frame = int(name[1:6]), int(name.split(".t")[1][:-4])
+        served = await (await client.get(f"{audio_dir}/{segment.uri}")).read()
+        assert tfdts(served) == {1: frame * 1600 + offsets[index] - offsets[first_of[index]]}
+        if index == first_of[index]:
+            assert tfdts(served) == {1: frame * 1600}
+        leads.add(offsets[first_of[index]])
+    assert leads == {0, 512}  # both kinds of clip start were exercised
 
 
 async def test_discontinuous_on_request(client):
