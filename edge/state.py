@@ -78,9 +78,14 @@ def resolve_cadences(book: CadenceBook, catalog: Catalog) -> CadenceBook:
             beds = ", ".join(b.id for b in catalog.beds) or "none"
             raise CatalogError(f"cadence {cadence.name!r} asks for music bed {cadence.bed!r}, which this "
                                f"catalog does not have (beds: {beds})")
+        if not catalog.audio:
+            raise CatalogError(f"cadence {cadence.name!r} asks for music bed {bed.id!r}, but this "
+                               "catalog's audio is muxed into its video: a bed needs demuxed audio")
+        # no reel outlasts the cadence, nor the whole Mega Asset (a clip is never used twice)
+        reel = min(cadence.frames, sum(clip.frames for clip in catalog.clips))
         longest = len(bed.durations) * catalog.segment_frames
-        if cadence.frames > longest:
-            raise CatalogError(f"cadence {cadence.name!r} runs {cadence.frames} frames but music bed "
+        if reel > longest:
+            raise CatalogError(f"cadence {cadence.name!r} runs up to {reel} frames but music bed "
                                f"{bed.id!r} covers only {longest}")
     return CadenceBook(book.default, resolved, book.allowed)
 

@@ -226,8 +226,6 @@ def parse_catalog(data: bytes) -> Catalog:
     beds = [_bed(b, i) for i, b in enumerate(raw.get("music") or ())]
     if len({b.id for b in beds}) != len(beds):
         raise CatalogError("catalog.music: bed ids are not unique")
-    if beds and not audio:
-        raise CatalogError("catalog.music: music beds need demuxed audio (audio_renditions)")
     longest = [s.duration for s in segments] + [s.audio_duration or 0.0 for s in segments]
     longest += [d for bed in beds for d in bed.durations]
     target = math.ceil(max(longest) - 1e-9)

@@ -95,10 +95,19 @@ def _rendition_index(catalog: Catalog, rendition: Rendition, media_prefix: str) 
         "".join(f"{extinf[n]}{media_prefix}{rendition.segment_uri(n)}\n" for n in clip.segments).encode()
         for clip in catalog.clips
     )
+    # On the continuous timeline each clip's audio starts with its video (edge/media.py), so the
+    # last audio segment of a clip lasts until the next clip starts: its EXTINF is the clip's video
+    # duration less its other audio segments (next start minus this start, as RFC 8216 wants).
+    timed_extinf = list(extinf)
+    if audio:
+        for clip in catalog.clips:
+            last = clip.segments[-1]
+            rest = sum(durations[n] for n in clip.segments[:-1])
+            timed_extinf[last] = f"#EXTINF:{format_duration(round(clip.duration - rest, 6))},\n"
     timed = []
     for n in range(len(catalog.segments)):
         head, _, tail = timed_uri(rendition.segment_uri(n), 0).rpartition(".t0")
-        timed.append((f"{extinf[n]}{media_prefix}{head}.t".encode(), f"{tail}\n".encode()))
+        timed.append((f"{timed_extinf[n]}{media_prefix}{head}.t".encode(), f"{tail}\n".encode()))
     bits = tuple(s.bytes[rendition.id] * 8 for s in catalog.segments)
     clip_bits = tuple(sum(bits[n] for n in clip.segments) for clip in catalog.clips)
     clip_peak = tuple(max(bits[n] / durations[n] for n in clip.segments) for clip in catalog.clips)
@@ -238,10 +247,11 @@ def bed_bandwidth(index: PlaylistIndex, plan: Plan) -> tuple[int, int]:
 def audio_line(index: PlaylistIndex, plan: Plan, variant_prefix: str) -> str:
     assert index.audio is not None
     rendition = index.audio.rendition
-    name = index.beds[plan.bed].bed.name if plan.bed is not None else rendition.name
-    name = name.replace('"', "'")
+    bed = index.beds[plan.bed].bed if plan.bed is not None else None
+    name = (bed.name if bed else rendition.name).replace('"', "'")
+    channels = bed.channels if bed else rendition.channels
     return (f'#EXT-X-MEDIA:TYPE=AUDIO,GROUP-ID="{AUDIO_GROUP}",NAME="{name}",'
-            f'LANGUAGE="{rendition.language}",CHANNELS="{rendition.channels}",'
+            f'LANGUAGE="{rendition.language}",CHANNELS="{channels}",'
             f'DEFAULT=YES,AUTOSELECT=YES,URI="{variant_prefix}{rendition.id}.m3u8"\n')
 
 

@@ -111,6 +111,15 @@ async def test_audio_rendition_follows_the_cuts(client, demuxed):
     audio = m3u8.loads(await text(client, "/sizzle/ana/" + audio_uri))
     assert [s.uri.replace("audio/", "540p/") for s in audio.segments] == [s.uri for s in video.segments]
     assert audio.target_duration == video.target_duration
+    # EXTINF is next start minus this start on the reel's timeline: every clip's audio starts with
+    # its video, so the audio EXTINFs add up to the video's at every clip boundary
+    video_time = audio_time = 0.0
+    for v, a in zip(video.segments, audio.segments):
+        video_time += v.duration
+        audio_time += a.duration
+        index = int(v.uri.rsplit("/", 1)[1][1:6])
+        if any(index == clip["segments"][-1] for clip in catalog["clips"]):
+            assert abs(video_time - audio_time) < 1e-5, (video_time, audio_time)
     # an audio segment moves by the same time, in its own timescale, less its clip's audio lead:
     # every clip's audio starts exactly with its video (the reel at 0), contiguous within the clip
     offsets = {n: -(-s["start_frame"] * 1600 // 1024) * 1024 - s["start_frame"] * 1600
@@ -194,6 +203,25 @@ async def test_corrupt_segment_is_a_clear_502(aiohttp_client, tmp_path):
     assert response.status == 502 and (await response.json())["error"] == "bad_media"
     plain = await client.get(f"/sizzle/media/{catalog['version']}/540p/s00002.m4s")
     assert plain.status == 200
+
+
+async def test_bed_cadence_is_bounded_by_the_asset_not_the_cadence(tmp_path):
+    """A bed needs to cover the longest possible reel: the cadence, or the whole Mega Asset when
+    that is shorter (no clip twice); a muxed catalog cannot carry a bed at all."""
+    from edge.state import load
+    from manifests.catalog import CatalogError
+    from manifests.token import Signer
+
+    catalog = make_catalog(titles=1, lengths=(40, 80), demuxed=True, bed_segments=3)  # 120 frames
+    (tmp_path / "short").mkdir()
+    path = write_package(tmp_path / "short", catalog)
+    book = parse_cadences(CADENCES)  # "music" asks 280 frames
+    loaded = load(path, Signer(KEY, 3), book)
+    assert loaded.bed_index(loaded.cadences.cadences["music"]) == 0
+    catalog = make_catalog(titles=1, lengths=(40, 80, 80), demuxed=True, bed_segments=3)  # 200 frames
+    (tmp_path / "long").mkdir()
+    with pytest.raises(CatalogError, match="covers only 120"):
+        load(write_package(tmp_path / "long", catalog), Signer(KEY, 3), book)
 
 
 async def test_muxed_package_retimes_both_tracks(aiohttp_client, muxed):
