@@ -1,5 +1,6 @@
 """`sizzle check URL [--json] [--segments N|all]`: one line per violation; exit 0 clean, 1 when
-violations, 2 on usage or network errors."""
+violations, 2 on usage or network errors. Checks the master's variants and its separate audio
+renditions (EXT-X-MEDIA TYPE=AUDIO), whatever the timeline (continuous or discontinuous)."""
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,8 @@ def run(argv: list[str]) -> int:
     parser.add_argument("url", help="master playlist URL (http or https)")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     parser.add_argument("--segments", type=_segments, default=None, metavar="N|all",
-                        help="segments per variant to fetch whole and decode (default all; the "
-                             "rest are read up to their first sample)")
+                        help="segments per playlist (variant or audio rendition) to fetch whole and "
+                             "decode (default all; the rest are read up to their first sample)")
     parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
     try:
         args = parser.parse_args(argv)
@@ -49,7 +50,8 @@ def run(argv: list[str]) -> int:
     else:
         for violation in report.violations:
             print(violation.line())
-        print(f"{len(report.violations)} violation(s): {report.variants} variants, {report.segments} "
-              f"segments ({report.segments_decoded} decoded), {report.requests} requests",
+        print(f"{len(report.violations)} violation(s): {report.variants} variants, {report.renditions} "
+              f"audio renditions, {report.segments} segments ({report.segments_decoded} decoded), "
+              f"{report.requests} requests",
               file=sys.stderr)
     return 0 if report.ok else 1

@@ -1,6 +1,7 @@
-"""What the rules need from fMP4 bytes (pure, reusing ingest.boxes): the init segment's tracks and
-codecs, and a media segment's decode times, durations and first video sample. A segment may be
-only its first bytes (a Range request): everything up to the first sample is enough."""
+"""What the rules need from fMP4 bytes (pure, reusing ingest.boxes): the init segment's tracks,
+codecs and audio channels, and a media segment's decode times, durations and first video sample.
+A segment may be only its first bytes (a Range request): everything up to the first sample is
+enough. Works for muxed, video-only and audio-only (demuxed rendition, music bed) segments."""
 from __future__ import annotations
 
 import struct
@@ -21,15 +22,25 @@ class InitInfo:
     width: int
     height: int
     nal_length_size: int
+    channels: int = 0  # of the first mp4a sample entry (0: no audio track)
 
     @property
     def video(self) -> TrackInfo | None:
         return next((t for t in self.tracks.values() if t.handler == "vide"), None)
 
+    @property
+    def audio(self) -> TrackInfo | None:
+        return next((t for t in self.tracks.values() if t.handler == "soun"), None)
+
+    @property
+    def primary(self) -> TrackInfo | None:
+        """The track whose timeline the playlist follows: video, else audio (an audio playlist)."""
+        return self.video or self.audio
+
 
 @dataclass(frozen=True, slots=True)
 class TrackRun:
-    tfdt: int | None
+    tfdt: int | None  # baseMediaDecodeTime, track timescale ticks
     tfdt_version: int | None
     samples: int
     duration: int  # timescale ticks
@@ -56,6 +67,7 @@ def parse_init(data: bytes) -> InitInfo:
         codecs: list[str] = []
         width = height = 0
         nal_length_size = 4
+        channels = 0
         for trak in boxes.find_all(data, moov, "trak"):
             avc1 = boxes.find(data, trak, "mdia/minf/stbl/stsd/avc1")
             if avc1 is not None:
@@ -65,13 +77,16 @@ def parse_init(data: bytes) -> InitInfo:
                     raise Fmp4Error("avc1 sample entry without avcC")
                 codecs.append(boxes.read_avcc(data, avcc).codec)
                 nal_length_size = (data[avcc.payload + 4] & 3) + 1
-            esds = boxes.find(data, trak, "mdia/minf/stbl/stsd/mp4a/esds")
+            mp4a = boxes.find(data, trak, "mdia/minf/stbl/stsd/mp4a")
+            esds = boxes.find(data, mp4a, "esds") if mp4a is not None else None
+            if mp4a is not None and not channels:
+                channels = struct.unpack_from(">H", data, mp4a.payload + 16)[0]
             if esds is not None:
                 oti = boxes.read_esds_object_type_indication(data, esds)
                 codecs.append(f"mp4a.{oti:02x}.{boxes.read_esds_audio_object_type(data, esds)}")
     except (boxes.BoxError, struct.error, IndexError) as exc:
         raise Fmp4Error(f"init segment: {exc}") from None
-    return InitInfo(tracks, tuple(codecs), width, height, nal_length_size)
+    return InitInfo(tracks, tuple(codecs), width, height, nal_length_size, channels)
 
 
 def moof_end(data: bytes) -> int | None:

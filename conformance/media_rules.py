@@ -1,4 +1,5 @@
-"""Rules on one media playlist and on the variants of one master taken together (pure)."""
+"""Rules on one media playlist, and on the playlists of one master taken together (pure): the
+video variants (switchable anywhere) and the separate audio renditions (EXT-X-MEDIA) against them."""
 from __future__ import annotations
 
 import math
@@ -88,4 +89,27 @@ def check_variants_agree(variants: Mapping[str, Media]) -> list[Violation]:
                 found.append(Violation("ALIGNMENT", name, mine.uri,
                                        f"EXTINF {mine.duration_text} at segment {position}, "
                                        f"{first_name} has {theirs.duration_text}"))
+    return found
+
+
+def check_renditions_agree(video_name: str, video: Media, renditions: Mapping[str, Media]) -> list[Violation]:
+    """Separate audio playlists against a video variant: the same TARGETDURATION and the same number
+    of discontinuities; at the same positions too when the segment counts match (the audio cut on
+    the video's grid). A music bed has its own segment count, so only the count is compared."""
+    found: list[Violation] = []
+    target = video.values("EXT-X-TARGETDURATION")
+    cuts = [position for position, s in enumerate(video.segments) if s.discontinuity]
+    for name, media in renditions.items():
+        if media.values("EXT-X-TARGETDURATION") != target:
+            found.append(Violation("TARGETDURATION", name, None,
+                                   f"target {media.values('EXT-X-TARGETDURATION')} differs from "
+                                   f"{video_name}'s {target}"))
+        mine = [position for position, s in enumerate(media.segments) if s.discontinuity]
+        if len(mine) != len(cuts):
+            found.append(Violation("DISCONTINUITY", name, None,
+                                   f"{len(mine)} EXT-X-DISCONTINUITY tags, {video_name} has {len(cuts)}"))
+        elif len(media.segments) == len(video.segments) and mine != cuts:
+            found.append(Violation("DISCONTINUITY", name, None,
+                                   f"EXT-X-DISCONTINUITY before segments {mine}, {video_name} has them "
+                                   f"before {cuts}"))
     return found

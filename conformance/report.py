@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True, slots=True)
 class Violation:
     rule: str  # e.g. "TARGETDURATION", "DISCONTINUITY", "CORS"
-    playlist: str  # "master" or the variant's URI as the master names it
+    playlist: str  # "master" or the variant's / audio rendition's URI as the master names it
     segment: str | None  # the segment's URI (or index) when the rule is about one segment
     detail: str
 
@@ -25,7 +25,8 @@ class Report:
     url: str
     violations: list[Violation] = field(default_factory=list)
     variants: int = 0
-    segments: int = 0  # segments listed over all variants
+    renditions: int = 0  # separate audio playlists (EXT-X-MEDIA TYPE=AUDIO with a URI)
+    segments: int = 0  # segments listed over all variants and audio renditions
     segments_decoded: int = 0  # segments fetched whole and decoded
     requests: int = 0
 
@@ -37,6 +38,7 @@ class Report:
         return {v.rule for v in self.violations}
 
     def as_dict(self) -> dict[str, object]:
-        return {"url": self.url, "ok": self.ok, "variants": self.variants, "segments": self.segments,
+        return {"url": self.url, "ok": self.ok, "variants": self.variants,
+                "renditions": self.renditions, "segments": self.segments,
                 "segments_decoded": self.segments_decoded, "requests": self.requests,
                 "violations": [v.as_dict() for v in self.violations]}

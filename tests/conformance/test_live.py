@@ -3,6 +3,7 @@ with every segment decoded, and the `sizzle check` command's exit codes."""
 from __future__ import annotations
 
 import http.server
+import re
 import subprocess
 import sys
 import threading
@@ -81,7 +82,9 @@ def test_cli_reports_violations_of_a_broken_origin(synthetic_server: LiveServer)
         text = response.read().decode()
     text = text.replace("#EXT-X-INDEPENDENT-SEGMENTS\n", "")
     text = "\n".join(urllib.parse.urljoin(master_url, line) if line and not line.startswith("#")
-                     else line for line in text.split("\n"))
+                     else re.sub(r'URI="([^"]+)"',  # the EXT-X-MEDIA audio rendition's
+                                 lambda m: f'URI="{urllib.parse.urljoin(master_url, m.group(1))}"', line)
+                     for line in text.split("\n"))
     body = text.encode()
 
     class Origin(http.server.BaseHTTPRequestHandler):
