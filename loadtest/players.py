@@ -93,6 +93,15 @@ def parse_master(text: str) -> list[Variant]:
     return variants
 
 
+def parse_audio(text: str) -> str | None:
+    """The URI of the master's default audio rendition (demuxed packages), if any."""
+    for line in text.splitlines():
+        if line.startswith("#EXT-X-MEDIA:") and "TYPE=AUDIO" in line and "DEFAULT=YES" in line \
+                and 'URI="' in line:
+            return line.split('URI="', 1)[1].split('"', 1)[0]
+    return None
+
+
 def parse_media(text: str) -> tuple[str | None, list[tuple[float, str]]]:
     """(init URI, [(duration, segment URI)])."""
     init = None
@@ -154,7 +163,8 @@ class Run:
             body = await self.fetch(session, "master", master_url)
             if body is None or self.over():
                 continue
-            variants = parse_master(body.decode())
+            master = body.decode()
+            variants = parse_master(master)
             if not variants:
                 continue
             variant_url = urljoin(master_url, pick_variant(variants, capacity).uri)
@@ -164,10 +174,24 @@ class Run:
             init, segments = parse_media(body.decode())
             if init is not None and await self.fetch(session, "init", urljoin(variant_url, init)) is None:
                 continue
+            # a demuxed package: the audio rendition too (its playlist, init and segments), as players do
+            audio_uri = parse_audio(master)
+            audio_url = variant_url
+            audio: list[tuple[float, str]] = []
+            if audio_uri is not None:
+                audio_url = urljoin(master_url, audio_uri)
+                body = await self.fetch(session, "variant", audio_url)
+                if body is None:
+                    continue
+                audio_init, audio = parse_media(body.decode())
+                if audio_init is not None and await self.fetch(
+                        session, "init", urljoin(audio_url, audio_init)) is None:
+                    continue
             if self.config.segments_per_visit is not None:
                 segments = segments[:self.config.segments_per_visit]
             playhead_start = self.clock()
-            buffered = 0.0
+            buffered = audio_buffered = 0.0
+            next_audio = 0
             for duration, uri in segments:
                 if self.over():
                     return
@@ -180,6 +204,12 @@ class Run:
                 if await self.fetch(session, "segment", urljoin(variant_url, uri)) is None:
                     break
                 buffered += duration
+                while next_audio < len(audio) and audio_buffered < buffered and not self.over():
+                    seconds, audio_segment = audio[next_audio]
+                    if await self.fetch(session, "segment", urljoin(audio_url, audio_segment)) is None:
+                        break
+                    audio_buffered += seconds
+                    next_audio += 1
 
 
 async def run_load(config: LoadConfig, on_tick: Callable[[Recorder, float], None] | None = None) -> Recorder:

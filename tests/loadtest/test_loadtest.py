@@ -106,3 +106,25 @@ def test_parsers_and_choices() -> None:
     draws = [zipf.draw() for _ in range(5000)]
     assert min(draws) == 0 and max(draws) < 100
     assert draws.count(0) > draws.count(1) > draws.count(10)
+
+
+def test_players_fetch_the_audio_rendition_of_a_demuxed_package(tmp_path: Path) -> None:
+    """With EXT-X-MEDIA audio, each visit also loads the audio playlist, its init and segments."""
+    (tmp_path / "pkg").mkdir()
+    catalog = write_package(tmp_path / "pkg", make_catalog(titles=6, demuxed=True))
+    process, live = start_server(catalog, [], tmp_path)
+    try:
+        result = loadtest(live.base, "--players", "4", "--duration", "3", "--burst", "--viewers", "20",
+                          "--report", str(tmp_path / "report"))
+    finally:
+        stop(process)
+    assert result.returncode == 0, result.stderr
+    report = orjson.loads((tmp_path / "report" / "report.json").read_bytes())
+    kinds = report["kinds"]
+    assert report["errors"] == 0
+    # two playlists and two inits per visit (video and audio); each of the 4 players' last visit
+    # may be cut short by the deadline
+    masters = kinds["master"]["requests"]
+    assert kinds["variant"]["requests"] >= 2 * masters - 4
+    assert kinds["init"]["requests"] >= 2 * (masters - 4)
+    assert kinds["segment"]["requests"] > kinds["init"]["requests"]
