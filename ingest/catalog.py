@@ -1,9 +1,11 @@
-"""Assemble and write `catalog.json` (schema 1, see docs/catalog.md) from the plan and the packages.
+"""Assemble and write `catalog.json` (schema 2, see docs/catalog.md) from the plan and the packages.
 
 Segment durations come from the video `trun` sample durations and must be identical in every
-rendition (as must every tfdt); anything else is an internal error. `version` is the first 16 hex
-characters of a blake2b over the catalog index (everything but `version`, `created` included), the
-build time in nanoseconds, and the digests of every rendition's init and segment bytes: different
+rendition (as must every tfdt); anything else is an internal error. `audio_duration` comes from the
+audio rendition's `trun` (from the muxed audio track in a stream-copied package). `version` is the
+first 16 hex characters of a blake2b over the catalog index (everything but `version`, `created`
+included), the build time in nanoseconds, and the digests of every rendition's (video, audio, music
+bed) init and segment bytes: different
 media always get a different version, and so does a rebuild of identical media (even within the same
 second of `created`), so "changes on every new encode" holds.
 """
@@ -18,26 +20,32 @@ from typing import Any
 
 import orjson
 
+from ingest.audio_package import PackagedAudio
+from ingest.music import FADE_NAME, PackagedBed
+from ingest.music import SEGMENT_NAME as BED_SEGMENT_NAME
 from ingest.package import INIT_NAME, SEGMENT_NAME, PackagedRendition, PackagingError
 from ingest.plan import AUDIO_CHANNELS, AUDIO_RATE, Plan
 from manifests.render import bandwidth, target_duration
 
-SCHEMA = 1
+SCHEMA = 2
 CATALOG_NAME = "catalog.json"
+AUDIO_NAME = "Original"  # the audio rendition's NAME in players' menus
 
 
 def build_catalog(plan: Plan, packaged: Sequence[PackagedRendition],
+                  audio: PackagedAudio | None = None, music: Sequence[PackagedBed] = (),
                   created: datetime | None = None) -> dict[str, Any]:
-    """The catalog dict, with `version` computed over the index and the media digests."""
+    """The catalog dict, with `version` computed over the index and the media digests.
+
+    `audio` is the audio rendition (demuxed layout); None when the video renditions carry muxed
+    audio (a stream-copied package).
+    """
     _check_aligned(packaged)
     top = packaged[0]
     durations = [round(float(top.duration(s.index)), 6) for s in plan.segments]
     when = created or datetime.now(UTC)
     stamp = when.strftime("%Y-%m-%dT%H:%M:%SZ")
-    audio_codecs = {p.audio_codec for p in packaged}
-    if len(audio_codecs) != 1:
-        raise PackagingError(f"renditions disagree on the audio codec: {sorted(audio_codecs)}")
-    audio_codec = audio_codecs.pop()
+    audio_codec, audio_durations = _audio_figures(plan, packaged, audio)
     catalog: dict[str, Any] = {
         "schema": SCHEMA,
         "asset_id": plan.asset_id,
@@ -48,11 +56,16 @@ def build_catalog(plan: Plan, packaged: Sequence[PackagedRendition],
         "timescale": top.timescale,
         "audio": {"codec": audio_codec, "sample_rate": AUDIO_RATE, "channels": AUDIO_CHANNELS},
         "renditions": [_rendition(p, plan, durations) for p in packaged],
+    }
+    if audio is not None:
+        catalog["audio_renditions"] = [_audio_rendition(audio, plan, audio_durations)]
+    catalog.update({
         "titles": [{"id": t.id, "name": t.name, "talent": list(t.talent)} for t in plan.titles],
         "segments": [
             {"index": s.index, "start_frame": s.start_frame, "frames": s.frames,
-             "duration": durations[s.index],
-             "bytes": {p.rendition.id: p.fragments[s.index].bytes for p in packaged}}
+             "duration": durations[s.index], "audio_duration": audio_durations[s.index],
+             "bytes": {p.rendition.id: p.fragments[s.index].bytes for p in packaged}
+             | ({audio.id: audio.fragments[s.index].bytes} if audio is not None else {})}
             for s in plan.segments
         ],
         "clips": [
@@ -65,9 +78,65 @@ def build_catalog(plan: Plan, packaged: Sequence[PackagedRendition],
              "segments": list(c.segments)}
             for c in plan.clips
         ],
-    }
-    catalog["version"] = _version(catalog, packaged, time.time_ns() if created is None else 0)
+        "music": [_bed(b) for b in music],
+    })
+    digests = [p.digest for p in packaged] + ([audio.digest] if audio is not None else []) \
+        + [b.digest for b in music]
+    catalog["version"] = _version(catalog, digests, time.time_ns() if created is None else 0)
     return catalog
+
+
+def _audio_figures(plan: Plan, packaged: Sequence[PackagedRendition],
+                   audio: PackagedAudio | None) -> tuple[str, list[float]]:
+    """(audio codec, audio_duration of every segment) from the audio rendition or muxed tracks."""
+    if audio is not None:
+        if any(p.audio_codec is not None for p in packaged):
+            raise PackagingError("an audio rendition and muxed audio in the video renditions")
+        if any(p.rendition.id == audio.id for p in packaged):
+            raise PackagingError(f"rendition id {audio.id!r} is used twice")
+        if len(audio.fragments) != len(plan.segments):
+            raise PackagingError(f"audio: {len(audio.fragments)} segments, planned "
+                                 f"{len(plan.segments)}")
+        return audio.codec, [round(float(f.seconds), 6) for f in audio.fragments]
+    codecs = {p.audio_codec for p in packaged}
+    top = packaged[0]
+    if len(codecs) != 1 or None in codecs or top.audio_timescale is None:
+        raise PackagingError(f"no audio rendition and no common muxed audio: {sorted(map(str, codecs))}")
+    timescale = top.audio_timescale
+    return str(codecs.pop()), [round(f.audio_duration / timescale, 6) for f in top.fragments]
+
+
+def _audio_rendition(audio: PackagedAudio, plan: Plan, durations: list[float]) -> dict[str, Any]:
+    sizes = [f.bytes for f in audio.fragments]
+    peak, average = bandwidth(durations, [8 * size for size in sizes], target_duration(durations))
+    return {
+        "id": audio.id,
+        "name": AUDIO_NAME,
+        "language": plan.language,
+        "channels": AUDIO_CHANNELS,
+        "sample_rate": AUDIO_RATE,
+        "codecs": audio.codec,
+        "bandwidth": peak,
+        "average_bandwidth": average,
+        "init": f"{audio.id}/{INIT_NAME}",
+        "segment_template": f"{audio.id}/{SEGMENT_NAME}",
+    }
+
+
+def _bed(bed: PackagedBed) -> dict[str, Any]:
+    return {
+        "id": bed.bed.id,
+        "name": bed.bed.spec.name,
+        "credit": bed.bed.spec.credit,
+        "codecs": bed.codec,
+        "channels": AUDIO_CHANNELS,
+        "sample_rate": AUDIO_RATE,
+        "init": f"{bed.folder}/{INIT_NAME}",
+        "segment_template": f"{bed.folder}/{BED_SEGMENT_NAME}",
+        "fade_template": f"{bed.folder}/{FADE_NAME}",
+        "segments": [{"duration": round(float(s.seconds), 6), "bytes": s.bytes,
+                      "fade_bytes": f.bytes} for s, f in zip(bed.segments, bed.fades, strict=True)],
+    }
 
 
 def write_catalog(catalog: dict[str, Any], folder: Path) -> Path:
@@ -86,7 +155,7 @@ def _rendition(p: PackagedRendition, plan: Plan, durations: list[float]) -> dict
         "height": r.height,
         "frame_rate": round(float(plan.frame_rate), 3),
         "video_codec": p.video_codec,
-        "codecs": f"{p.video_codec},{p.audio_codec}",
+        "codecs": p.video_codec if p.audio_codec is None else f"{p.video_codec},{p.audio_codec}",
         "bandwidth": peak,
         "average_bandwidth": average,
         "init": f"{r.id}/{INIT_NAME}",
@@ -108,10 +177,10 @@ def _check_aligned(packaged: Sequence[PackagedRendition]) -> None:
                                      f"from {top.rendition.id}")
 
 
-def _version(catalog: dict[str, Any], packaged: Sequence[PackagedRendition], salt: int) -> str:
+def _version(catalog: dict[str, Any], digests: Sequence[bytes], salt: int) -> str:
     index = {k: v for k, v in catalog.items() if k != "version"}
     digest = hashlib.blake2b(orjson.dumps(index, option=orjson.OPT_SORT_KEYS), digest_size=32)
     digest.update(salt.to_bytes(16, "big"))
-    for p in packaged:
-        digest.update(p.digest)
+    for media in digests:
+        digest.update(media)
     return digest.hexdigest()[:16]

@@ -1,4 +1,6 @@
-"""`sizzle ingest SPEC --out DIR [--media-map JSON]`: build a Mega Asset package.
+"""`sizzle ingest SPEC --out DIR [--media-map JSON] [--hls PLAYLIST]`: build a Mega Asset package,
+or index an existing HLS package (`hls_index.py`) when SPEC is a clip list whose "mega_asset" is a
+playlist, or when --hls names one.
 
 Bad input prints one line, `sizzle ingest: error: <message>`, to stderr and returns 2; the output
 folder is then exactly as it was.
@@ -14,6 +16,7 @@ from typing import TextIO
 
 from ingest.build import build_package
 from ingest.errors import IngestError
+from ingest.hls_index import index_package, is_hls_spec
 
 PROG = "sizzle ingest"
 
@@ -27,6 +30,9 @@ def _parser() -> argparse.ArgumentParser:
                         help="package folder to create or replace (atomically)")
     parser.add_argument("--media-map", type=Path, metavar="JSON",
                         help="for an EDL/.otio: {reel or file name: media file}")
+    parser.add_argument("--hls", type=Path, metavar="PLAYLIST",
+                        help="index this existing HLS package (master or media playlist) with SPEC "
+                             "as its clip list, without touching its media")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress or summary")
     return parser
 
@@ -75,9 +81,14 @@ def run(argv: list[str]) -> int:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
     progress = None if args.quiet or not sys.stderr.isatty() else ProgressBar(sys.stderr)
     started = time.monotonic()
+    report = None if args.quiet else _note
+    indexing = args.hls is not None or is_hls_spec(args.spec)
     try:
-        catalog = build_package(args.spec, args.out, progress=progress,
-                                report=None if args.quiet else _note, media_map=args.media_map)
+        if indexing:
+            catalog = index_package(args.spec, args.out, args.hls, report=report)
+        else:
+            catalog = build_package(args.spec, args.out, progress=progress, report=report,
+                                    media_map=args.media_map)
     except IngestError as exc:
         print(f"{PROG}: error: {exc}", file=sys.stderr)
         return 2
@@ -87,7 +98,7 @@ def run(argv: list[str]) -> int:
         print(f"{args.out}: {catalog['asset_id']} version {catalog['version']}: "
               f"{len(catalog['clips'])} clips, {len(catalog['segments'])} segments, "
               f"{seconds:.1f} s, renditions {ladder} "
-              f"(built in {time.monotonic() - started:.1f} s)")
+              f"({'indexed' if indexing else 'built'} in {time.monotonic() - started:.1f} s)")
     return 0
 
 

@@ -3,7 +3,8 @@
 About 100 s of Mega Asset at 30 fps: clips of 40, 80 and 160 frames where the source is long enough
 (flower and stream-of-water are too short for 160), at least three 40-frame and two 80-frame
 clips per title so the default cadence finds the lengths it asks for; all three start notations
-in use.
+in use. When ../shared/media has `outfoxing.mp3`, the spec adds it as a music bed (credited as its
+licence asks).
 """
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ _TITLES: tuple[tuple[str, str, str, tuple[str, ...], tuple[tuple[float | str, in
 )
 
 
+# (file, id, name, credit) of the music beds, used when the file is present.
+_MUSIC = (("outfoxing.mp3", "outfoxing", "Outfoxing the Fox", "Kevin MacLeod (incompetech.com)"),)
+
+
 def write_demo_spec(media_dir: Path, dest: Path) -> Path:
     """Write the demo spec to dest (sources as absolute paths into media_dir); return dest."""
     media = Path(media_dir).absolute()
@@ -38,7 +43,11 @@ def write_demo_spec(media_dir: Path, dest: Path) -> Path:
          "clips": [{"start": start, "frames": frames} for start, frames in clips]}
         for file, tid, name, talent, clips in _TITLES
     ]
-    spec = {"asset_id": "demo", "segment_frames": 40, "titles": titles}
+    spec: dict[str, object] = {"asset_id": "demo", "segment_frames": 40, "titles": titles}
+    music = [{"id": bid, "name": name, "source": str(media / file), "credit": credit}
+             for file, bid, name, credit in _MUSIC if (media / file).is_file()]
+    if music:
+        spec["music"] = music
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_bytes(orjson.dumps(spec, option=orjson.OPT_INDENT_2) + b"\n")

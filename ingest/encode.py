@@ -7,34 +7,36 @@ at every planned segment start (`pict_type = I` + `forced-idr=1`) and no other k
 so every fragment's `tfdt` is the true presentation time of its first frame and no composition
 offsets or edit lists are involved.
 
-Audio is one continuous AAC-LC 48 kHz stereo stream per rendition (native `aac` encoder). Each clip
-contributes exactly its span's samples (see `plan.audio_sample_at`), so audio never drifts from video.
-The encoder's priming packet (pts < 0) is dropped, so the audio track starts at 0 without relying
-on an edit list (players ignore them).
+Audio is encoded ONCE for the whole ladder: one continuous AAC-LC 48 kHz stereo stream
+(`aac.AacEncoder`, priming packet dropped so it starts at 0 with no edit list). Each clip
+contributes exactly its span's samples (see `plan.audio_sample_at`), so audio never drifts from
+video. The packets stay in memory (about 16 kB per second of asset) for `audio_package.py`, which
+cuts them on the AAC frame grid (`grid.py`) into the audio-only rendition.
 
-Each rendition is muxed by PyAV into one fragmented MP4 with
+Each rendition's video is muxed by PyAV into one video-only fragmented MP4 with
 `movflags=cmaf+frag_keyframe+empty_moov+default_base_moof`: a fragment starts at every IDR, so
 fragments are exactly the planned segments. `package.py` splits and verifies them.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from fractions import Fraction
 from pathlib import Path
 
 import av
 import numpy as np
 
+from ingest.aac import AacEncoder, AacPacket
 from ingest.conform import conform_audio, conform_video
 from ingest.errors import IngestError
 from ingest.feeder import in_background
+from ingest.grid import AAC_FRAME, mega_asset_spans
 from ingest.ladder import Rendition
 from ingest.loudness import Levelled, level
 from ingest.plan import AUDIO_CHANNELS, AUDIO_RATE, Plan, PlannedClip
 
 MOVFLAGS = "cmaf+frag_keyframe+empty_moov+default_base_moof"
-AAC_FRAME = 1024
-AUDIO_BITRATE = 128_000
 # keyint larger than any clip: IDRs come only from the forced segment starts.
 _X264_PARAMS = "bframes=0:scenecut=0:open-gop=0:keyint=100000:min-keyint=100000"
 
@@ -42,7 +44,7 @@ Progress = Callable[[int, int], None]  # (frames encoded, total frames)
 
 
 class RenditionWriter:
-    """One rendition's fragmented MP4: a libx264 video stream and an AAC audio stream."""
+    """One rendition's video-only fragmented MP4: a libx264 stream."""
 
     def __init__(self, rendition: Rendition, frame_rate: Fraction, path: Path,
                  threads: int = 0) -> None:
@@ -61,20 +63,10 @@ class RenditionWriter:
         video.codec_context.thread_type = "FRAME"  # x264 frame threads: encode() returns early
         self._video = video
         self._frame_time = Fraction(1) / frame_rate
-        audio = self._container.add_stream("aac", rate=AUDIO_RATE)
-        audio.codec_context.layout = "stereo"
-        audio.codec_context.bit_rate = AUDIO_BITRATE
-        self._audio = audio
 
     def add_video(self, frame: av.VideoFrame) -> None:
         for packet in self._video.encode(frame):
             self._mux_video(packet)
-
-    def add_audio(self, frame: av.AudioFrame | None) -> None:
-        for packet in self._audio.encode(frame):
-            if packet.pts is not None and packet.pts < 0:
-                continue  # encoder priming: dropped so the track starts at 0 with no edit list
-            self._container.mux(packet)
 
     def _mux_video(self, packet: av.Packet) -> None:  # type: ignore[type-arg]
         if not packet.duration:  # the last sample of the file needs a duration too
@@ -85,7 +77,6 @@ class RenditionWriter:
     def finish(self) -> None:
         for packet in self._video.encode(None):
             self._mux_video(packet)
-        self.add_audio(None)
         self._container.close()
 
     def abort(self) -> None:
@@ -95,35 +86,13 @@ class RenditionWriter:
             pass
 
 
-class AudioChunker:
-    """Cuts a continuous float32 stereo sample stream into AAC-sized frames with running pts."""
+@dataclass(frozen=True, slots=True)
+class Encoded:
+    """What `encode_plan` made: one video-only fMP4 per rendition and the one audio stream."""
 
-    def __init__(self) -> None:
-        self._pending = np.zeros((AUDIO_CHANNELS, 0), np.float32)
-        self._pts = 0
-
-    def push(self, samples: np.ndarray) -> list[av.AudioFrame]:
-        self._pending = np.concatenate([self._pending, samples], axis=1)
-        whole = self._pending.shape[1] // AAC_FRAME * AAC_FRAME
-        frames = [self._frame(self._pending[:, i:i + AAC_FRAME]) for i in range(0, whole, AAC_FRAME)]
-        self._pending = self._pending[:, whole:]
-        return frames
-
-    def flush(self) -> list[av.AudioFrame]:
-        if not self._pending.shape[1]:
-            return []
-        frame = self._frame(self._pending)
-        self._pending = self._pending[:, :0]
-        return [frame]
-
-    def _frame(self, samples: np.ndarray) -> av.AudioFrame:
-        frame = av.AudioFrame.from_ndarray(np.ascontiguousarray(samples), format="fltp",
-                                           layout="stereo")
-        frame.sample_rate = AUDIO_RATE
-        frame.pts = self._pts
-        frame.time_base = Fraction(1, AUDIO_RATE)
-        self._pts += samples.shape[1]
-        return frame
+    video: dict[str, Path]  # rendition id -> fragmented MP4
+    audio_init: bytes  # CMAF header of the audio stream (ftyp + moov)
+    audio: list[AacPacket]  # every AAC packet of the Mega Asset, in order, from frame 0
 
 
 Conformed = tuple[PlannedClip, np.ndarray, Levelled] | av.VideoFrame
@@ -144,8 +113,8 @@ def _check_audio(clip: PlannedClip | None, audio_done: int) -> None:
 
 def encode_plan(plan: Plan, folder: Path, progress: Progress | None = None,
                 threads: int = 0,
-                on_level: Callable[[Levelled], None] | None = None) -> dict[str, Path]:
-    """Encode every clip in plan order; return {rendition id: fragmented MP4 path in folder}.
+                on_level: Callable[[Levelled], None] | None = None) -> Encoded:
+    """Encode every clip in plan order: video per rendition into folder, the audio once.
 
     `threads` is x264's thread count per rendition (0: x264 picks, 1.5 x cores). Each clip's audio
     is levelled to plan.loudness_lufs with faded edges (`loudness.level`); `on_level` hears the
@@ -155,11 +124,13 @@ def encode_plan(plan: Plan, folder: Path, progress: Progress | None = None,
     keyframes = plan.segment_starts()
     total = plan.total_frames
     writers: list[RenditionWriter] = []
+    encoder: AacEncoder | None = None
+    packets: list[AacPacket] = []
     try:
         for rendition in plan.renditions:
             path = folder / f"{rendition.id}.mp4"
             writers.append(RenditionWriter(rendition, plan.frame_rate, path, threads))
-        chunker = AudioChunker()
+        encoder = AacEncoder()
         done = 0
         audio_done = 0
         clip: PlannedClip | None = None
@@ -184,27 +155,38 @@ def encode_plan(plan: Plan, folder: Path, progress: Progress | None = None,
                 out.pict_type = av.video.frame.PictureType.I if key \
                     else av.video.frame.PictureType.NONE
                 writer.add_video(out)
-            # Audio in lockstep with video keeps the muxer's interleaving tight.
+            # Audio in lockstep with video: the encoder's queue stays short.
             upto = round((index + 1) * AUDIO_RATE / plan.frame_rate) - clip.audio_start
-            for aframe in chunker.push(audio[:, audio_done:upto]):
-                for writer in writers:
-                    writer.add_audio(aframe)
+            packets += encoder.push(audio[:, audio_done:upto])
             audio_done = upto
             done += 1
             if progress is not None:
                 progress(done, total)
         _check_audio(clip, audio_done)
-        for aframe in chunker.flush():
-            for writer in writers:
-                writer.add_audio(aframe)
+        packets += encoder.push(_grid_padding(plan))
+        packets += encoder.finish()
         for writer in writers:
             writer.finish()
     except av.error.FFmpegError as exc:
-        for writer in writers:
-            writer.abort()
+        _abort(writers, encoder)
         raise IngestError(f"encoding failed: {exc}") from None
     except BaseException:
-        for writer in writers:
-            writer.abort()
+        _abort(writers, encoder)
         raise
-    return {w.rendition.id: w.path for w in writers}
+    return Encoded({w.rendition.id: w.path for w in writers}, encoder.init_segment(), packets)
+
+
+def _grid_padding(plan: Plan) -> np.ndarray:
+    """Silence so every AAC frame the grid puts before the asset's end exists (rounding the sample
+    count at NTSC rates can leave it a fraction short of a frame start; nearly always empty)."""
+    frames = mega_asset_spans([s.start_frame for s in plan.segments], plan.total_frames,
+                              plan.frame_rate)[-1][1]
+    short = max(0, (frames - 1) * AAC_FRAME + 1 - plan.clips[-1].audio_end)
+    return np.zeros((AUDIO_CHANNELS, short), np.float32)
+
+
+def _abort(writers: list[RenditionWriter], encoder: AacEncoder | None) -> None:
+    for writer in writers:
+        writer.abort()
+    if encoder is not None:
+        encoder.close()

@@ -29,5 +29,8 @@ def load_input(path: Path, media_map: Path | None = None) -> Spec:
     if isinstance(raw, dict) and "timeline" in raw:
         return load_wrapper(raw, path.resolve(), media)
     if isinstance(raw, dict) and "mega_asset" in raw:
+        if str(raw["mega_asset"]).lower().endswith((".m3u8", ".m3u")):
+            raise IngestError(f"{path.name}: 'mega_asset' is an HLS package, which is indexed, not "
+                              "encoded: `sizzle ingest` checks and indexes it (ingest/hls_index.py)")
         return parse_mega_spec(raw, path.resolve())
     return parse_spec(raw, path.resolve())

@@ -1,5 +1,8 @@
 """Split one rendition's fragmented MP4 into `init.mp4` + `sNNNNN.m4s`; verify it against the plan.
 
+An encoded rendition is video only (one track; the audio is its own rendition, `audio_package.py`);
+a stream-copied one (`preencoded.py`) keeps the file's muxed audio track.
+
 `init.mp4` is everything before the first `moof` (ftyp + moov); each segment file is one fragment
 (`styp` if present + `moof` + `mdat`; FFmpeg's trailing `mfra` index is dropped). With
 `default_base_moof`, trun data offsets are relative to the moof, so fragments stand alone.
@@ -49,9 +52,9 @@ class Fragment:
 class PackagedRendition:
     rendition: Rendition
     timescale: int
-    audio_timescale: int
+    audio_timescale: int | None  # None: video only
     video_codec: str  # e.g. avc1.64001f
-    audio_codec: str  # e.g. mp4a.40.2
+    audio_codec: str | None  # e.g. mp4a.40.2; None: video only
     fragments: tuple[Fragment, ...]
     digest: bytes  # blake2b of init.mp4 and every segment, in order
 
@@ -59,9 +62,12 @@ class PackagedRendition:
         return Fraction(self.fragments[index].video_duration, self.timescale)
 
 
-def package_rendition(fmp4: Path, folder: Path, plan: Plan,
-                      rendition: Rendition) -> PackagedRendition:
-    """Write folder/init.mp4 and folder/sNNNNN.m4s from fmp4, verify them, describe them."""
+def package_rendition(fmp4: Path, folder: Path, plan: Plan, rendition: Rendition, *,
+                      video_only: bool = True) -> PackagedRendition:
+    """Write folder/init.mp4 and folder/sNNNNN.m4s from fmp4, verify them, describe them.
+
+    video_only: the file must hold exactly one track (video); else video plus one audio track.
+    """
     folder.mkdir(parents=True, exist_ok=True)
     digest = hashlib.blake2b(digest_size=32)
     fragments: list[Fragment] = []
@@ -119,10 +125,15 @@ def package_rendition(fmp4: Path, folder: Path, plan: Plan,
         flush()
     if moov is None:
         raise PackagingError(f"{fmp4.name}: no moov")
-    video, audio = track_of(tracks, "vide"), track_of(tracks, "soun")
+    video = track_of(tracks, "vide")
+    want = 1 if video_only else 2
+    if len(tracks) != want:
+        raise PackagingError(f"{fmp4.name}: {len(tracks)} tracks, want {want}")
+    audio = None if video_only else track_of(tracks, "soun")
     result = PackagedRendition(
-        rendition=rendition, timescale=video.timescale, audio_timescale=audio.timescale,
-        video_codec=video_codec_of(moov), audio_codec=audio_codec_of(moov),
+        rendition=rendition, timescale=video.timescale,
+        audio_timescale=audio.timescale if audio else None,
+        video_codec=video_codec_of(moov), audio_codec=audio_codec_of(moov) if audio else None,
         fragments=tuple(fragments), digest=digest.digest())
     verify(result, plan)
     return result

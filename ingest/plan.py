@@ -1,9 +1,10 @@
 """The encode plan: pure decisions made before any pixel moves.
 
 Output frame rate, the rendition ladder, where every clip lands in the Mega Asset (in output frames),
-its exact audio sample range, and the segment table (a new segment at every clip start, then every
-`segment_frames` frames within the clip). Clips that would read past the end of their source are
-rejected here, before encoding starts.
+its exact audio sample range, the segment table (a new segment at every clip start, then every
+`segment_frames` frames within the clip), and the music beds with their probed files. Clips that
+would read past the end of their source, and segments too short to hold one AAC frame, are rejected
+here, before encoding starts.
 """
 from __future__ import annotations
 
@@ -12,13 +13,24 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from ingest.errors import IngestError
+from ingest.grid import AAC_FRAME
+from ingest.grid import AUDIO_RATE as AUDIO_RATE
 from ingest.ladder import Rendition, default_ladder, rendition_for
-from ingest.probe import SourceInfo, default_frame_rate
-from ingest.spec import ClipSpec, Spec, TitleSpec
+from ingest.probe import MusicInfo, SourceInfo, default_frame_rate
+from ingest.spec import DEFAULT_LANGUAGE, ClipSpec, MusicSpec, Spec, TitleSpec
 from ingest.spec_check import clip_problems
 
-AUDIO_RATE = 48000
 AUDIO_CHANNELS = 2
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedBed:
+    spec: MusicSpec
+    source: MusicInfo
+
+    @property
+    def id(self) -> str:
+        return self.spec.id
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,6 +71,13 @@ class Plan:
     clips: tuple[PlannedClip, ...]
     segments: tuple[PlannedSegment, ...]
     loudness_lufs: float | None = -16.0  # every clip's audio to this EBU R128 target; None: as is
+    language: str = DEFAULT_LANGUAGE  # BCP 47 tag of the audio rendition
+    music: tuple[PlannedBed, ...] = ()
+
+    @property
+    def segment_seconds(self) -> Fraction:
+        """The full video segment length: a music bed's segment length."""
+        return self.segment_frames / self.frame_rate
 
     @property
     def total_frames(self) -> int:
@@ -74,12 +93,33 @@ def audio_sample_at(frame: int, frame_rate: Fraction) -> int:
     return round(frame * AUDIO_RATE / frame_rate)
 
 
-def make_plan(spec: Spec, sources: Mapping[str, SourceInfo]) -> Plan:
-    """Lay out every clip of the spec, in spec order, on the Mega Asset timeline."""
+def bed_too_short(bed: MusicSpec, source: MusicInfo, segment_frames: int,
+                  frame_rate: Fraction) -> str | None:
+    """Why a bed cannot fill one whole segment after its start; None when it can."""
+    need = Fraction(segment_frames) / frame_rate + Fraction(AAC_FRAME, AUDIO_RATE)
+    have = source.duration - bed.start
+    if have >= need:
+        return None
+    return (f"{bed.where}: {source.path.name} has {float(have):.3f}s after its start, less than "
+            f"one segment ({float(need):.3f}s)")
+
+
+def make_plan(spec: Spec, sources: Mapping[str, SourceInfo],
+              music: Mapping[str, MusicInfo] | None = None) -> Plan:
+    """Lay out every clip of the spec, in spec order, on the Mega Asset timeline.
+
+    `music` holds the probed file of every bed of the spec (`probe.probe_music`), by bed id.
+    """
     frame_rate = spec.frame_rate or default_frame_rate(sources[t.id] for t in spec.titles)
     problems = clip_problems(spec, sources, frame_rate)
     if problems:
         raise IngestError(problems[0])
+    if spec.music and (music is None or any(b.id not in music for b in spec.music)):
+        raise ValueError("make_plan: probe every music bed first (probe.probe_music)")
+    beds = tuple(PlannedBed(b, music[b.id]) for b in spec.music) if music else ()
+    for bed in beds:
+        if problem := bed_too_short(bed.spec, bed.source, spec.segment_frames, frame_rate):
+            raise IngestError(problem)
     renditions = _ladder(spec, sources, frame_rate)
     clips: list[PlannedClip] = []
     segments: list[PlannedSegment] = []
@@ -89,6 +129,10 @@ def make_plan(spec: Spec, sources: Mapping[str, SourceInfo]) -> Plan:
         where = f"{clip.where} (start {clip.start.text})"
         start = clip.start.resolve(source.frame_rate, where)
         first_segment = len(segments)
+        shortest = clip.frames % spec.segment_frames or spec.segment_frames
+        if Fraction(shortest) / frame_rate < Fraction(AAC_FRAME, AUDIO_RATE):
+            raise IngestError(f"{where}: a segment of {shortest} frames at {float(frame_rate):g} "
+                              "fps is shorter than one AAC audio frame (1024/48000 s)")
         for offset in range(0, clip.frames, spec.segment_frames):
             frames = min(spec.segment_frames, clip.frames - offset)
             segments.append(PlannedSegment(len(segments), position + offset, frames, len(clips)))
@@ -100,7 +144,7 @@ def make_plan(spec: Spec, sources: Mapping[str, SourceInfo]) -> Plan:
             segments=tuple(range(first_segment, len(segments))), where=where))
         position += clip.frames
     return Plan(spec.asset_id, frame_rate, spec.segment_frames, renditions, spec.titles,
-                tuple(clips), tuple(segments), spec.loudness_lufs)
+                tuple(clips), tuple(segments), spec.loudness_lufs, spec.language, beds)
 
 
 def _in_order(spec: Spec) -> list[tuple[TitleSpec, ClipSpec]]:

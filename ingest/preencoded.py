@@ -11,8 +11,10 @@ chosen when nothing forbids it (`copy_blockers`): H.264 yuv420p without B-frames
 top rendition, AAC-LC 48 kHz stereo, clips back to back, and every clip start and segment
 boundary on a keyframe of the file. The package then has that one rendition, the file's own bytes
 re-fragmented (a segment may hold several fragments when the file has more keyframes than
-segments), and the audio exactly as delivered (no loudness normalisation). Otherwise the file is
-conformed and encoded into the full ladder like any source, and the blockers are reported.
+segments), and the audio exactly as delivered, muxed into it (no loudness normalisation, no
+separate audio rendition; catalog schema 2 without `audio_renditions`). Otherwise the file is
+conformed and encoded into the full (demuxed) ladder like any source, and the blockers are
+reported. Music beds ("music") are built either way: they do not depend on the video.
 """
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ from ingest.spec import Spec, parse_spec
 
 MOVFLAGS = "cmaf+frag_keyframe+empty_moov+default_base_moof"
 _KEYS = {"asset_id", "mega_asset", "titles", "clips", "frame_rate", "segment_frames", "renditions",
-         "max_renditions", "loudness_lufs"}
+         "max_renditions", "loudness_lufs", "language", "music"}
 _MAX_LISTED = 5
 
 

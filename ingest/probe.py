@@ -3,6 +3,7 @@
 The video packets are demuxed (not decoded) end to end, so the frame count and the end time are
 the real ones, and a truncated file (fewer packets than its header promises) is caught here, before
 any encoding starts. The first frame is decoded to prove the stream is decodable at all.
+`probe_music` does the same for a music bed's audio-only file (and checks the bed's start).
 """
 from __future__ import annotations
 
@@ -133,3 +134,49 @@ def default_frame_rate(sources: Iterable[SourceInfo]) -> Fraction:
 def _reason(exc: BaseException) -> str:
     text = getattr(exc, "strerror", None) or str(exc)
     return " ".join(str(text).split())
+
+
+@dataclass(frozen=True, slots=True)
+class MusicInfo:
+    path: Path
+    sample_rate: int
+    channels: int
+    origin: Fraction  # pts of the first audio packet, seconds: bed time 0
+    duration: Fraction  # end of the last audio packet, seconds from `origin`
+
+
+def probe_music(path: Path, start: Fraction, where: str) -> MusicInfo:
+    """Describe a music bed's file (packets demuxed end to end); `where` names the bed."""
+    if not path.is_file():
+        raise IngestError(f"{where}: music file not found: {path}")
+    try:
+        container = av.open(str(path))
+    except (av.error.FFmpegError, OSError, UnicodeDecodeError) as exc:
+        raise IngestError(f"{where}: cannot open {path} as media: {_reason(exc)}") from None
+    try:
+        with container:
+            if not container.streams.audio:
+                raise IngestError(f"{where}: no audio stream in {path}")
+            stream = container.streams.audio[0]
+            ctx = stream.codec_context
+            channels = ctx.layout.nb_channels if ctx.layout else 0
+            time_base = stream.time_base
+            if not ctx.sample_rate or not channels or time_base is None:
+                raise IngestError(f"{where}: unusable audio stream in {path}")
+            first = end = None
+            for packet in container.demux(stream):
+                if packet.pts is None or packet.size == 0:
+                    continue
+                first = packet.pts if first is None else min(first, packet.pts)
+                stop = packet.pts + (packet.duration or 0)
+                end = stop if end is None else max(end, stop)
+    except av.error.FFmpegError as exc:
+        raise IngestError(f"{where}: corrupt media {path}: {_reason(exc)}") from None
+    if first is None or end is None or end <= first:
+        raise IngestError(f"{where}: no audio in {path}")
+    origin = first * time_base
+    duration = (end - first) * time_base
+    if start >= duration:
+        raise IngestError(f"{where}: start {float(start):g}s is past the end of {path.name} "
+                          f"({float(duration):.3f}s)")
+    return MusicInfo(path, ctx.sample_rate, channels, origin, duration)

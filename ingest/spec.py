@@ -7,10 +7,17 @@
                      "profile": "high" | "main" | "baseline", "level": "3.1"}],
      "max_renditions": 2,                             optional: rungs of the default ladder
      "loudness_lufs": -16 | null,                     optional: EBU R128 target; null: no gain
+     "language": "en",                                optional: BCP 47 tag of the audio rendition
+     "music": [{"id": "outfoxing", "name": "Outfoxing the Fox", "source": "outfoxing.mp3",
+                "credit": "optional", "start": 0}],   optional music beds (start: seconds into
+                                                      the file, default 0)
      "titles": [{"id": "crystal", "name": "Crystal Caves", "talent": ["..."],
                  "source": "crystal.mp4",             relative to the spec's folder
                  "clips": [{"start": 1.5 | "00:00:01.500" | "00:00:01:15", "frames": 40,
                             "id": "optional", "talent": ["optional"]}]}]}
+
+Music sources are checked as media (exists, has audio, start before its end) by
+`probe.probe_music`, before anything is encoded.
 
 Starts are kept as written (`Start`) because an `HH:MM:SS:FF` timecode only becomes seconds once the
 source's frame rate is known (see `Start.resolve`).
@@ -31,10 +38,14 @@ _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 _CLOCK = re.compile(r"(\d{1,3}):([0-5]\d):([0-5]\d(?:\.\d{1,9})?)")
 _TIMECODE = re.compile(r"(\d{1,3}):([0-5]\d):([0-5]\d):(\d{2,3})")
 _TOP_KEYS = {"asset_id", "titles", "frame_rate", "segment_frames", "renditions", "max_renditions",
-              "loudness_lufs"}
+              "loudness_lufs", "language", "music"}
 _TITLE_KEYS = {"id", "name", "talent", "source", "clips"}
 _CLIP_KEYS = {"start", "frames", "id", "talent"}
 _RENDITION_KEYS = {"id", "height", "maxrate_kbps", "profile", "level"}
+_MUSIC_KEYS = {"id", "name", "source", "credit", "start"}
+RESERVED_RENDITION_ID = "audio"  # the audio rendition (docs/catalog.md, schema 2)
+DEFAULT_LANGUAGE = "en"
+_LANGUAGE = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*")
 _PROFILES = ("high", "main", "baseline")
 _LEVEL = re.compile(r"([1-5])(?:\.([0-2]))?")
 
@@ -92,6 +103,16 @@ class RenditionSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class MusicSpec:
+    id: str
+    name: str
+    credit: str
+    source: Path  # absolute
+    start: Fraction  # seconds into the file where the bed begins
+    where: str  # e.g. "spec.json: music[0] 'outfoxing'", for messages
+
+
+@dataclass(frozen=True, slots=True)
 class Spec:
     path: Path
     asset_id: str
@@ -103,6 +124,8 @@ class Spec:
     loudness_lufs: float | None = -16.0  # EBU R128 integrated target; None: leave levels alone
     order: tuple[str, ...] | None = None  # clip ids in Mega Asset order; None: grouped by title
     mega_asset: Path | None = None  # a pre-encoded Mega Asset every title's clips come from
+    language: str = DEFAULT_LANGUAGE  # BCP 47 tag of the audio rendition
+    music: tuple[MusicSpec, ...] = ()  # music beds
 
 
 def parse_spec(raw: Any, path: Path) -> Spec:
@@ -127,8 +150,46 @@ def parse_spec(raw: Any, path: Path) -> Spec:
     loudness: float | None = -16.0
     if "loudness_lufs" in top:
         loudness = _loudness(top["loudness_lufs"], f"{where}: loudness_lufs")
+    language = _language(top["language"], f"{where}: language") if "language" in top \
+        else DEFAULT_LANGUAGE
+    music = _music(top["music"], where, path.parent) if "music" in top else ()
     return Spec(path, asset_id, titles, frame_rate, segment_frames, renditions, max_renditions,
-                loudness)
+                loudness, language=language, music=music)
+
+
+def _language(value: Any, where: str) -> str:
+    if not isinstance(value, str) or not _LANGUAGE.fullmatch(value):
+        raise IngestError(f"{where}: want a BCP 47 language tag like \"en\" or \"pt-BR\", "
+                          f"got {value!r}")
+    return value
+
+
+def _music(value: Any, where: str, folder: Path) -> tuple[MusicSpec, ...]:
+    if not isinstance(value, list):
+        raise IngestError(f"{where}: 'music' must be a list of beds")
+    beds: list[MusicSpec] = []
+    for i, raw in enumerate(value):
+        at = f"{where}: music[{i}]"
+        if isinstance(raw, dict) and isinstance(raw.get("id"), str):
+            at = f"{at} {raw['id']!r}"
+        obj = _object(raw, at, _MUSIC_KEYS, required=("id", "name", "source"))
+        bed_id = _ident(obj["id"], f"{at}: id")
+        name = _text(obj["name"], f"{at}: name")
+        credit = obj.get("credit", "")
+        if not isinstance(credit, str):
+            raise IngestError(f"{at}: credit: want a string, got {_kind(credit)}")
+        source = Path(_text(obj["source"], f"{at}: source")).expanduser()
+        start = Fraction(0)
+        if "start" in obj:
+            raw_start = obj["start"]
+            if isinstance(raw_start, bool) or not isinstance(raw_start, (int, float)) \
+                    or not math.isfinite(raw_start) or raw_start < 0:
+                raise IngestError(f"{at}: start: want seconds >= 0, got {raw_start!r}")
+            start = Fraction(repr(raw_start)) if isinstance(raw_start, float) else Fraction(raw_start)
+        beds.append(MusicSpec(bed_id, name, credit, source if source.is_absolute()
+                              else folder / source, start, at))
+    _unique([b.id for b in beds], f"{where}: music id")
+    return tuple(beds)
 
 
 def _loudness(value: Any, where: str) -> float | None:
@@ -225,6 +286,8 @@ def _renditions(value: Any, where: str) -> tuple[RenditionSpec, ...]:
         if height % 2 or not 64 <= height <= 2160:
             raise IngestError(f"{at}: height {height} must be even and within 64..2160")
         rid = _ident(obj["id"], f"{at}: id") if "id" in obj else f"{height}p"
+        if rid == RESERVED_RENDITION_ID:
+            raise IngestError(f"{at}: id {rid!r} is reserved for the audio rendition")
         maxrate = None
         if "maxrate_kbps" in obj:
             maxrate = _positive_int(obj["maxrate_kbps"], f"{at}: maxrate_kbps")

@@ -3,6 +3,7 @@
 Each title gets its own moving colour pattern and sine tone, and the set differs the way real promo
 assets do: 640x360 and 480x360 (pillarboxed in 16:9), 30 and 25 fps, stereo, mono and no audio,
 and an anamorphic 480x360 source with 4:3 pixels. Keyframes every 1.2 s never match a clip start.
+`write_music` makes an audio-only file (a steady tone) for music bed tests.
 """
 from __future__ import annotations
 
@@ -123,3 +124,25 @@ def _tone(look: _Look, first: int, count: int) -> av.AudioFrame:
     frame.sample_rate = look.audio_rate
     frame.pts = first
     return frame
+
+
+def write_music(path: Path, seconds: float, channels: int = 2, rate: int = 44100,
+                tone_hz: float = 330.0, amplitude: float = 0.2) -> Path:
+    """An audio-only AAC file (.m4a): a steady sine, for music bed tests (mono when channels=1)."""
+    layout = "mono" if channels == 1 else "stereo"
+    total = round(seconds * rate)
+    with av.open(str(path), "w", format="mp4") as out:
+        audio = out.add_stream("aac", rate=rate)
+        audio.codec_context.layout = layout
+        for first in range(0, total, rate // 10):
+            count = min(rate // 10, total - first)
+            t = np.arange(first, first + count) / rate
+            wave = (amplitude * np.sin(2 * np.pi * tone_hz * t)).astype(np.float32)
+            frame = av.AudioFrame.from_ndarray(np.repeat(wave[None, :], channels, axis=0),
+                                               format="fltp", layout=layout)
+            frame.sample_rate, frame.pts = rate, first
+            for packet in audio.encode(frame):
+                out.mux(packet)
+        for packet in audio.encode(None):
+            out.mux(packet)
+    return path

@@ -36,7 +36,8 @@ from ingest.spec import Spec, Start, parse_frame_rate, parse_spec
 
 TIMELINE_SUFFIXES = (".edl", ".otio")
 _WRAPPER_KEYS = {"asset_id", "timeline", "media", "timeline_rate"}
-_PASSED_ON = {"frame_rate", "segment_frames", "renditions", "max_renditions", "loudness_lufs"}
+_PASSED_ON = {"frame_rate", "segment_frames", "renditions", "max_renditions", "loudness_lufs",
+              "language", "music"}
 _DF_TIMECODE = re.compile(r"\b\d\d:\d\d:\d\d[;.]\d\d\b")
 _NTSC = (Fraction(24000, 1001), Fraction(30000, 1001), Fraction(60000, 1001))
 
@@ -94,6 +95,10 @@ def load_wrapper(raw: dict[str, Any], path: Path, media_map: dict[str, str] | No
     rate = parse_frame_rate(raw["timeline_rate"], f"{where}: timeline_rate") \
         if "timeline_rate" in raw else None
     settings = {k: v for k, v in raw.items() if k in _PASSED_ON}
+    if isinstance(settings.get("music"), list):  # bed files are relative to the wrapper's folder
+        settings["music"] = [dict(b, source=str(path.parent / Path(b["source"]).expanduser()))
+                             if isinstance(b, dict) and isinstance(b.get("source"), str)
+                             and b["source"] else b for b in settings["music"]]
     return load_timeline(path.parent / timeline, media, asset_id=raw.get("asset_id"),
                          rate=rate, settings=settings)
 

@@ -1,7 +1,8 @@
 """`sizzle validate SPEC|DIR`: every problem with a spec (before encoding) or a package (on disk).
 
 A spec is loaded (a structural error is the one problem reported: nothing after it can be trusted),
-then every source is probed and every clip checked by timecode (`spec_check`). A folder is checked
+then every source is probed and every clip checked by timecode (`spec_check`), and every music bed's
+file is probed. A folder is checked
 as a built package against its catalog (`audit`).
 """
 from __future__ import annotations
@@ -13,7 +14,8 @@ from pathlib import Path
 from ingest.audit import audit_package
 from ingest.errors import IngestError
 from ingest.inputs import load_input
-from ingest.probe import default_frame_rate
+from ingest.plan import bed_too_short
+from ingest.probe import default_frame_rate, probe_music
 from ingest.spec_check import clip_problems, probe_all
 
 PROG = "sizzle validate"
@@ -26,9 +28,19 @@ def validate_spec(path: Path, media_map: Path | None = None) -> list[str]:
     except IngestError as exc:
         return [str(exc)]
     sources, problems = probe_all(spec)
+    frame_rate = spec.frame_rate
     if sources:
-        frame_rate = spec.frame_rate or default_frame_rate(sources.values())
+        frame_rate = frame_rate or default_frame_rate(sources.values())
         problems += clip_problems(spec, sources, frame_rate)
+    for bed in spec.music:
+        try:
+            info = probe_music(bed.source, bed.start, bed.where)
+        except IngestError as exc:
+            problems.append(str(exc))
+            continue
+        short = bed_too_short(bed, info, spec.segment_frames, frame_rate) if frame_rate else None
+        if short:
+            problems.append(short)
     return problems
 
 

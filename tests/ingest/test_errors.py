@@ -14,6 +14,7 @@ import pytest
 from ingest.build import build_package
 from ingest.cli import run
 from ingest.errors import IngestError
+from ingest.synthetic import write_music
 from tests.ingest.conftest import need_media
 
 SpecMaker = Callable[[Path, Path], Path]  # (scratch folder, synthetic spec) -> spec path
@@ -120,6 +121,41 @@ def wrapper_bad_timeline(folder: Path, synthetic: Path) -> Path:
     return path
 
 
+def with_music(folder: Path, synthetic: Path, *beds: dict[str, object]) -> Path:
+    return write_spec(folder, alpha(synthetic), music=list(beds))
+
+
+def music_missing(folder: Path, synthetic: Path) -> Path:
+    return with_music(folder, synthetic, {"id": "bed", "name": "Bed", "source": "nope.mp3"})
+
+
+def music_without_audio(folder: Path, synthetic: Path) -> Path:
+    silent = str(synthetic.parent / "charlie.mp4")  # the synthetic title with no audio stream
+    return with_music(folder, synthetic, {"id": "bed", "name": "Bed", "source": silent})
+
+
+def music_bad_id(folder: Path, synthetic: Path) -> Path:
+    write_music(folder / "tone.m4a", 3.0)
+    return with_music(folder, synthetic, {"id": "a bed", "name": "Bed", "source": "tone.m4a"})
+
+
+def music_duplicate_id(folder: Path, synthetic: Path) -> Path:
+    write_music(folder / "tone.m4a", 3.0)
+    bed = {"id": "bed", "name": "Bed", "source": "tone.m4a"}
+    return with_music(folder, synthetic, bed, dict(bed, name="Again"))
+
+
+def music_start_past_end(folder: Path, synthetic: Path) -> Path:
+    write_music(folder / "tone.m4a", 3.0)
+    return with_music(folder, synthetic, {"id": "bed", "name": "Bed", "source": "tone.m4a",
+                                          "start": 5})
+
+
+def music_too_short(folder: Path, synthetic: Path) -> Path:
+    write_music(folder / "tone.m4a", 1.0)
+    return with_music(folder, synthetic, {"id": "bed", "name": "Bed", "source": "tone.m4a"})
+
+
 CASES: list[tuple[SpecMaker, str]] = [
     (missing_source, r"'victim'.*not found.*no-such-file\.mp4"),
     (random_bytes, r"'victim'.*garbage\.mp4"),
@@ -135,6 +171,13 @@ CASES: list[tuple[SpecMaker, str]] = [
     (mega_missing, r"'victim'.*not found.*gone\.mp4"),
     (edl_without_media, r"cut\.edl event 1 'victim\|Victim'.*reel 'VICTIM' is not in the media map"),
     (wrapper_bad_timeline, r"cannot read timeline cut\.otio"),
+    (music_missing, r"spec\.json: music\[0\] 'bed': music file not found: .*nope\.mp3"),
+    (music_without_audio, r"music\[0\] 'bed': no audio stream in .*charlie\.mp4"),
+    (music_bad_id, r"music\[0\] 'a bed': id: 'a bed' is not a valid id"),
+    (music_duplicate_id, r"spec\.json: music id 'bed' is used twice"),
+    (music_start_past_end, r"music\[0\] 'bed': start 5s is past the end of tone\.m4a \(3\.0"),
+    (music_too_short, r"music\[0\] 'bed': tone\.m4a has 1\.0\d+s after its start, less than one "
+                      r"segment \(1\.355s\)"),
 ]
 
 

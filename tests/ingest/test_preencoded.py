@@ -1,14 +1,18 @@
 """Pre-encoded Mega Assets: stream copy when every boundary is a keyframe, else re-encode and say why."""
 from __future__ import annotations
 
+import io
 from pathlib import Path
 from typing import Any
 
+import av
 import orjson
 import pytest
 
 from ingest.build import build_package, plan_spec
+from ingest.encode import MOVFLAGS
 from ingest.preencoded import copy_blockers
+from ingest.synthetic import write_music
 from ingest.validate import validate
 from tests.ingest.media_checks import span_bytes
 
@@ -19,13 +23,30 @@ def timecode(frame: int, fps: int = 30) -> str:
     return f"00:00:{frame // fps:02d}:{frame % fps:02d}"
 
 
+def mux(video: bytes, audio: bytes, path: Path) -> None:
+    """One fragmented H.264/AAC file from a video-only and an audio-only fMP4, by stream copy."""
+    with av.open(io.BytesIO(video), format="mp4") as vsrc, \
+            av.open(io.BytesIO(audio), format="mp4") as asrc, \
+            av.open(str(path), "w", format="mp4", options={"movflags": MOVFLAGS}) as dst:
+        vout = dst.add_stream_from_template(vsrc.streams.video[0])
+        aout = dst.add_stream_from_template(asrc.streams.audio[0])
+        vpackets = [p for p in vsrc.demux(vsrc.streams.video[0]) if p.size]
+        apackets = [p for p in asrc.demux(asrc.streams.audio[0]) if p.size]
+        for packet in sorted(vpackets + apackets,
+                             key=lambda p: float(p.dts * p.time_base)):  # type: ignore[operator]
+            packet.stream = vout if packet in vpackets else aout
+            dst.mux(packet)
+
+
 @pytest.fixture()
 def mega(ingest_synthetic_package: Package, tmp_path: Path) -> tuple[Path, dict[str, Any]]:
-    """The synthetic package's top rendition as one long fragmented H.264/AAC file + clip list."""
+    """The synthetic package's top rendition and its audio as one long fragmented H.264/AAC file
+    (muxed, as a third party delivers it) + clip list."""
     pkg, catalog = ingest_synthetic_package
-    top = catalog["renditions"][0]
+    top, audio = catalog["renditions"][0], catalog["audio_renditions"][0]
     path = tmp_path / "mega.mp4"
-    path.write_bytes(span_bytes(pkg, top, [s["index"] for s in catalog["segments"]]))
+    every = [s["index"] for s in catalog["segments"]]
+    mux(span_bytes(pkg, top, every), span_bytes(pkg, audio, every), path)
     spec = {"asset_id": "pre", "mega_asset": "mega.mp4", "titles": catalog["titles"],
             "clips": [{"title": c["title"], "start": timecode(c["start_frame"]),
                        "frames": c["frames"], "id": c["id"]} for c in catalog["clips"]]}
@@ -41,13 +62,21 @@ def write(folder: Path, spec: dict[str, Any]) -> Path:
 def test_keyframe_aligned_asset_is_stream_copied(mega: tuple[Path, dict[str, Any]], tmp_path: Path,
                                                  ingest_synthetic_package: Package) -> None:
     source, spec = mega
+    write_music(tmp_path / "bed.m4a", 3.0)
+    spec["music"] = [{"id": "bed", "name": "Bed", "source": "bed.m4a"}]  # beds need no re-encode
     notes: list[str] = []
     out = tmp_path / "pkg"
     catalog = build_package(write(tmp_path, spec), out, report=notes.append)
-    assert notes == ["stream copy: mega.mp4 packaged as 360p without re-encoding (audio as delivered)"]
+    assert notes[0] == "stream copy: mega.mp4 packaged as 360p without re-encoding (audio as delivered)"
+    assert notes[1].startswith("music bed: 2 segments, loudness ")
+    assert [(m["id"], len(m["segments"])) for m in catalog["music"]] == [("bed", 2)]
     original = ingest_synthetic_package[1]
     assert [r["id"] for r in catalog["renditions"]] == ["360p"]
-    assert catalog["renditions"][0]["codecs"] == original["renditions"][0]["codecs"]
+    # schema 2, muxed: the audio stays in the video rendition, no audio rendition
+    assert catalog["schema"] == 2 and "audio_renditions" not in catalog
+    assert catalog["renditions"][0]["codecs"] == f"{original['renditions'][0]['codecs']},mp4a.40.2"
+    assert [set(s["bytes"]) for s in catalog["segments"]] == [{"360p"}] * len(catalog["segments"])
+    assert all(abs(s["audio_duration"] - s["duration"]) < 0.03 for s in catalog["segments"])
     assert [(s["start_frame"], s["frames"], s["duration"]) for s in catalog["segments"]] == [
         (s["start_frame"], s["frames"], s["duration"]) for s in original["segments"]]
     assert [c["id"] for c in catalog["clips"]] == [c["id"] for c in original["clips"]]

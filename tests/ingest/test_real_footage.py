@@ -7,9 +7,14 @@ from pathlib import Path
 from typing import Any
 
 import av
+import numpy as np
+import orjson
 import pytest
 
 from ingest import boxes
+from ingest.build import build_package
+from ingest.loudness import measure
+from ingest.validate import validate
 from tests.ingest.media_checks import AAC_FRAME_SECONDS, check_catalog, read_span, segment_path
 
 Package = tuple[Path, dict[str, Any]]
@@ -101,14 +106,19 @@ def test_codecs_match_the_sps(ingest_real_package: Package) -> None:
     pkg, catalog = ingest_real_package
     for rendition in catalog["renditions"]:
         with av.open(io.BytesIO((pkg / rendition["init"]).read_bytes()), format="mp4") as c:
+            assert [s.type for s in c.streams] == ["video"]  # demuxed: video only
             extradata = c.streams.video[0].codec_context.extradata
-            audio = c.streams.audio[0].codec_context
-            assert (audio.sample_rate, audio.layout.nb_channels) == (48000, 2)
-            assert audio.extradata is not None and audio.extradata[0] >> 3 == 2  # AAC-LC
         assert extradata is not None and extradata[0] == 1  # avcC
         profile, compat, level = extradata[1:4]
         assert rendition["video_codec"] == f"avc1.{profile:02x}{compat:02x}{level:02x}"
-        assert rendition["codecs"].startswith("avc1.")
+        assert rendition["codecs"] == rendition["video_codec"]
+    (audio_rendition,) = catalog["audio_renditions"]
+    with av.open(io.BytesIO((pkg / audio_rendition["init"]).read_bytes()), format="mp4") as c:
+        assert [s.type for s in c.streams] == ["audio"]
+        audio = c.streams.audio[0].codec_context
+        assert (audio.sample_rate, audio.layout.nb_channels) == (48000, 2)
+        assert audio.extradata is not None and audio.extradata[0] >> 3 == 2  # AAC-LC
+    assert audio_rendition["codecs"] == "mp4a.40.2"
     # High@3.1 for 540p, Main@3.0 for 360p (ingest/ladder.py)
     assert [r["video_codec"] for r in catalog["renditions"]] == ["avc1.64001f", "avc1.4d401e"]
 
@@ -128,9 +138,39 @@ def test_pillarboxed_source_has_black_sides(ingest_real_package: Package) -> Non
     assert luma[:, :40].mean() > 20 or luma[:, -40:].mean() > 20
 
 
-@pytest.mark.parametrize("index", [0, 1])
+@pytest.mark.parametrize("index", [0, 1, 2])
 def test_no_edit_lists_and_no_negative_audio(ingest_real_package: Package, index: int) -> None:
     pkg, catalog = ingest_real_package
-    init = (pkg / catalog["renditions"][index]["init"]).read_bytes()
+    rendition = [*catalog["renditions"], *catalog["audio_renditions"]][index]
+    init = (pkg / rendition["init"]).read_bytes()
     assert boxes.find(init, None, "moov/trak/edts") is None
     assert [b.type for b in boxes.iter_boxes(init)] == ["ftyp", "moov"]
+
+
+def test_real_music_bed(media_dir: Path, tmp_path: Path) -> None:
+    """The demo's bed (97 s MP3, 44.1 kHz) from 80 s, under 6.67 s of clips: levelled, faded, valid."""
+    music = media_dir / "outfoxing.mp3"
+    if not music.is_file():
+        pytest.skip(f"{music} not found")
+    spec = {"asset_id": "bed", "titles": [
+        {"id": "friday", "name": "Friday", "source": str(media_dir / "friday.mp4"),
+         "clips": [{"start": 0.3, "frames": 160}, {"start": 4.0, "frames": 40}]}],
+        "music": [{"id": "outfoxing", "name": "Outfoxing the Fox", "source": str(music),
+                   "credit": "Kevin MacLeod (incompetech.com)", "start": 80}]}
+    path = tmp_path / "spec.json"
+    path.write_bytes(orjson.dumps(spec))
+    notes: list[str] = []
+    catalog = build_package(path, tmp_path / "pkg", report=notes.append)
+    (bed,) = catalog["music"]
+    # 17.4 s left after 80 s, capped at the asset's 6.67 s + one segment = 8 s: 6 whole segments
+    assert len(bed["segments"]) == 6
+    assert any(n.startswith("music outfoxing: 6 segments, loudness ") for n in notes), notes
+    assert validate(tmp_path / "pkg") == []
+    data = b"".join((tmp_path / "pkg" / n).read_bytes() for n in [
+        bed["init"], *(bed["segment_template"].format(index=k) for k in range(5)),
+        bed["fade_template"].format(index=5)])
+    with av.open(io.BytesIO(data), format="mp4") as c:
+        sound = np.concatenate([f.to_ndarray() for f in c.decode(audio=0)], axis=1)
+    loudness = measure(sound[:, : -48000 * 4 // 3])  # all but the faded last segment
+    assert loudness.integrated is not None and abs(loudness.integrated + 16) < 1
+    assert float(np.abs(sound[:, -480:]).max()) < 1e-3

@@ -90,12 +90,39 @@ def test_bad_frame_rates(value: Any) -> None:
     (lambda s: s.update(renditions=[{"height": 361}]), "height 361"),
     (lambda s: s.update(renditions=[{"height": 360}, {"height": 360}]), "used twice"),
     (lambda s: s.update(asset_id=3), "asset_id"),
+    (lambda s: s.update(renditions=[{"id": "audio", "height": 360}]),
+     "renditions\\[0\\]: id 'audio' is reserved for the audio rendition"),
+    (lambda s: s.update(language="english!"), "language: want a BCP 47"),
+    (lambda s: s.update(music={}), "'music' must be a list"),
+    (lambda s: s.update(music=[{"id": "m", "name": "M"}]), "music\\[0\\] 'm': missing 'source'"),
+    (lambda s: s.update(music=[{"id": "bad id", "name": "M", "source": "m.mp3"}]),
+     "music\\[0\\] 'bad id': id: 'bad id' is not a valid id"),
+    (lambda s: s.update(music=[{"id": "m", "name": "M", "source": "a.mp3"},
+                               {"id": "m", "name": "N", "source": "b.mp3"}]),
+     "music id 'm' is used twice"),
+    (lambda s: s.update(music=[{"id": "m", "name": "M", "source": "a.mp3", "start": -1}]),
+     "music\\[0\\] 'm': start: want seconds >= 0"),
+    (lambda s: s.update(music=[{"id": "m", "name": "M", "source": "a.mp3", "volume": 1}]),
+     "music\\[0\\] 'm': unknown key"),
 ])
 def test_schema_errors(mutate: Any, culprit: str, tmp_path: Path) -> None:
     raw = spec()
     mutate(raw)
     with pytest.raises(IngestError, match=culprit):
         parse_spec(raw, tmp_path / "s.json")
+
+
+def test_music_and_language(tmp_path: Path) -> None:
+    parsed = parse_spec(spec(language="pt-BR", music=[
+        {"id": "fox", "name": "Fox", "source": "beds/fox.mp3", "credit": "KM", "start": 1.5},
+        {"id": "calm", "name": "Calm", "source": "/abs/calm.m4a"}]), tmp_path / "s.json")
+    assert parsed.language == "pt-BR"
+    fox, calm = parsed.music
+    assert (fox.id, fox.name, fox.credit, fox.start) == ("fox", "Fox", "KM", Fraction(3, 2))
+    assert fox.source == tmp_path / "beds" / "fox.mp3" and calm.source == Path("/abs/calm.m4a")
+    assert (calm.credit, calm.start) == ("", 0)
+    assert parse_spec(spec(), tmp_path / "s.json").music == ()
+    assert parse_spec(spec(), tmp_path / "s.json").language == "en"
 
 
 def test_not_an_object(tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 from ingest.build import build_package, plan_spec
 from ingest.cli import run
 from ingest.errors import IngestError
+from ingest.synthetic import write_music
 from ingest.validate import validate
 from tests.ingest.media_checks import check_catalog
 
@@ -153,3 +154,18 @@ def test_lengths_must_be_whole_output_frames(synthetic_spec: Path, tmp_path: Pat
     problems = validate(wrapper)
     assert problems == ["t.otio event 1 'alpha|Alpha' (start 00:00:00:00): 40 frames at 30 fps "
                         "are not a whole number of frames at 25 fps"]
+
+
+def test_wrapper_passes_music_and_language_on(synthetic_spec: Path, tmp_path: Path) -> None:
+    track = otio.schema.Track(kind=otio.schema.TrackKind.Video)
+    track.append(_otio_clip("alpha|Alpha", str(synthetic_spec.parent / "alpha.mp4"), 15, 40))
+    (tmp_path / "cuts").mkdir()
+    otio.adapters.write_to_file(otio.schema.Timeline(tracks=[track]), str(tmp_path / "cuts" / "a.otio"))
+    (tmp_path / "beds").mkdir()
+    write_music(tmp_path / "beds" / "tone.m4a", 3.0)
+    wrapper = write(tmp_path, "wrapper.json", orjson.dumps({
+        "timeline": "cuts/a.otio", "language": "de",
+        "music": [{"id": "tone", "name": "Tone", "source": "beds/tone.m4a"}]}).decode())
+    plan = plan_spec(wrapper)  # the bed resolves beside the wrapper, not the timeline
+    assert plan.language == "de"
+    assert [(b.id, b.source.path) for b in plan.music] == [("tone", tmp_path / "beds" / "tone.m4a")]

@@ -10,6 +10,7 @@ import orjson
 import pytest
 
 from ingest import boxes
+from ingest.synthetic import write_music
 from ingest.validate import run, validate, validate_spec
 
 Package = tuple[Path, dict[str, Any]]
@@ -119,12 +120,59 @@ def test_byte_sizes_and_missing_files(pkg: Path) -> None:
     assert problems[1].startswith(f"{rid}/s00004.m4s: ") and "No such file" in problems[1]
 
 
+def test_audio_rendition_off_the_grid(pkg: Path) -> None:
+    path = pkg / "audio" / "s00003.m4s"
+    data = bytearray(path.read_bytes())
+    tfdt = boxes.find(data, None, "moof/traf/tfdt")
+    assert tfdt is not None
+    boxes.set_tfdt(data, tfdt, boxes.read_tfdt(data, tfdt)[1] + 1024)
+    path.write_bytes(data)
+    _edit_catalog(pkg, lambda c: c["segments"][5].update(
+        audio_duration=c["segments"][5]["audio_duration"] + 0.001))
+    problems = validate(pkg)
+    assert len(problems) == 2, problems
+    assert problems[0].startswith("audio/s00003.m4s: audio tfdt ")
+    assert "the AAC grid starts this segment at frame" in problems[0]
+    assert problems[1].startswith("audio/s00005.m4s: trun sample durations sum to ")
+
+
+def test_audio_rendition_codecs_sizes_and_tracks(pkg: Path) -> None:
+    _edit_catalog(pkg, lambda c: c["audio_renditions"][0].update(codecs="mp4a.40.5"))
+    assert validate(pkg) == ["audio/init.mp4: catalog CODECS 'mp4a.40.5' but esds says "
+                             "'mp4a.40.2'"]
+    _edit_catalog(pkg, lambda c: c["audio_renditions"][0].update(codecs="mp4a.40.2"))
+    with (pkg / "audio" / "s00001.m4s").open("ab") as f:
+        f.write(b"\0" * 10)
+    rid = _catalog(pkg)["renditions"][0]["id"]
+    (pkg / "audio" / "init.mp4").write_bytes((pkg / rid / "init.mp4").read_bytes())
+    assert validate(pkg)[-1] == "audio/init.mp4: want exactly one 'soun' track, found 0"
+    (pkg / rid / "s00002.m4s").write_bytes((pkg / "audio" / "s00002.m4s").read_bytes())
+    assert any(p.startswith(f"{rid}/s00002.m4s: ") for p in validate(pkg))
+
+
+def test_spec_music_problems(synthetic_spec: Path, tmp_path: Path) -> None:
+    path = tmp_path / "spec.json"
+    raw = orjson.loads(synthetic_spec.read_bytes())
+    write_music(tmp_path / "short.m4a", 1.0)
+    raw["music"] = [{"id": "gone", "name": "Gone", "source": "gone.mp3"},
+                    {"id": "mute", "name": "Mute", "source": str(synthetic_spec.parent / "charlie.mp4")},
+                    {"id": "short", "name": "Short", "source": "short.m4a"}]
+    raw["titles"] = [dict(t, source=str(synthetic_spec.parent / t["source"])) for t in raw["titles"]]
+    path.write_bytes(orjson.dumps(raw))
+    problems = validate_spec(path)
+    assert len(problems) == 3, problems
+    assert problems[0].startswith("spec.json: music[0] 'gone': music file not found: ")
+    assert problems[1].startswith("spec.json: music[1] 'mute': no audio stream in ")
+    assert problems[2].startswith("spec.json: music[2] 'short': short.m4a has 1.0")
+    assert problems[2].endswith("s after its start, less than one segment (1.355s)")
+
+
 def test_not_a_package(tmp_path: Path) -> None:
     assert "cannot read" in validate(tmp_path)[0]
     (tmp_path / "catalog.json").write_text("{")
     assert "not valid JSON" in validate(tmp_path)[0]
     (tmp_path / "catalog.json").write_text('{"schema": 1}')
-    assert "not a schema 1 catalog" in validate(tmp_path)[0]
+    assert "not a schema 1 or 2 catalog" in validate(tmp_path)[0]
 
 
 def _spec(folder: Path, titles: list[dict[str, Any]]) -> Path:
