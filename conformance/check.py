@@ -99,7 +99,8 @@ def check_url(url: str, segments: int | None = None, fetcher: Fetcher | None = N
     groups: dict[str, list[_Checked]] = {}
     # AUDIO values whose audio is not known (a rendition did not load, or the group does not exist,
     # which check_master reports): no fair CODECS/BANDWIDTH figure for their variants
-    unknown = {v.attributes["AUDIO"] for v in master.variants if v.attributes.get("AUDIO", "") not in named}
+    unknown = {v.attributes["AUDIO"] for v in master.variants
+               if "AUDIO" in v.attributes and v.attributes["AUDIO"] not in named}
     unknown.discard("")
     audio: list[_Checked] = []
     for group, members in named.items():

@@ -44,7 +44,9 @@ SCHEMA = 2
 CATALOG_NAME = "catalog.json"
 MEDIA_LINK = "media"
 PLAYLIST_SUFFIXES = (".m3u8", ".m3u")
-_NOT_FOR_INDEX = ("segment_frames", "renditions", "max_renditions", "loudness_lufs")
+# settings of an encode, and of a demuxed package (an indexed package keeps its muxed audio: no
+# audio rendition, so no music bed could replace it)
+_NOT_FOR_INDEX = ("segment_frames", "renditions", "max_renditions", "loudness_lufs", "music", "language")
 _VCL = frozenset(range(1, 6))
 _IDR = 5
 

@@ -354,13 +354,15 @@ def test_bad_input_is_one_line_and_writes_nothing(case: str, packages: dict[str,
     assert snapshot(root) == before
 
 
-def test_settings_that_do_not_apply_are_refused(packages: dict[str, Path], tmp_path: Path,
-                                                capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize(("key", "value"), [("segment_frames", 40), ("music", []), ("language", "fr")])
+def test_settings_that_do_not_apply_are_refused(key: str, value: Any, packages: dict[str, Path],
+                                                tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     spec = tmp_path / "clips.json"
     spec.write_bytes(orjson.dumps({"asset_id": "x", "mega_asset": str(packages["ts"]), "titles": TITLES,
-                                   "clips": CLIPS, "segment_frames": 40}))
+                                   "clips": CLIPS, key: value}))
     status, _, err = ingest(capsys, spec, "--out", tmp_path / "pkg")
-    assert status == 2 and "'segment_frames' does not apply to an indexed HLS package" in err
+    assert status == 2 and f"{key!r} does not apply to an indexed HLS package" in err
+    assert not (tmp_path / "pkg").exists()
 
 
 def test_encoding_path_points_at_the_indexer(packages: dict[str, Path], tmp_path: Path) -> None:
