@@ -81,20 +81,27 @@ def _audit(folder: Path, catalog: dict[str, Any]) -> Iterator[str]:
     demuxed = bool(catalog.get("audio_renditions"))
     for rendition in catalog["renditions"]:
         rid = rendition["id"]
+        uris = rendition.get("segment_uris")  # an indexed third-party package (docs/catalog.md)
+        if rendition.get("container") == "ts":  # timing and IDRs were checked when it was indexed
+            yield from _audit_sizes(folder, rid, uris, segments)
+            continue
         try:
             video, nal_size = _check_init(folder, rendition, demuxed)
         except (OSError, _Bad, boxes.BoxError, PackagingError, IndexError) as exc:
             yield f"{rendition['init']}: {_reason(exc)}"
             continue
+        offset: int | None = None if uris else 0  # a third-party timeline may start anywhere
         for segment in segments:
             index = segment["index"]
-            name = rendition["segment_template"].format(index=index)
+            name = uris[index] if uris else rendition["segment_template"].format(index=index)
             try:
                 facts, size = _read_segment(folder / name, video, nal_size)
             except (OSError, _Bad, boxes.BoxError, PackagingError, IndexError) as exc:
                 yield f"{name}: {_reason(exc)}"
                 continue
-            for problem in _check_segment(facts, size, segment, rid, rate, video.timescale):
+            if offset is None:
+                offset = facts.video_tfdt - round(Fraction(segment["start_frame"] * video.timescale) / rate)
+            for problem in _check_segment(facts, size, segment, rid, rate, video.timescale, offset):
                 yield f"{name}: {problem}"
             if not reference_id or reference_id == rid:
                 reference_id = rid
@@ -241,14 +248,25 @@ def _nal_types(sample: bytes, length_size: int) -> tuple[int, ...]:
     return tuple(types)
 
 
+def _audit_sizes(folder: Path, rid: str, uris: list[str], segments: list[dict[str, Any]]) -> Iterator[str]:
+    for segment, name in zip(segments, uris):
+        try:
+            size = (folder / name).stat().st_size
+        except OSError as exc:
+            yield f"{name}: {_reason(exc)}"
+            continue
+        if size != segment["bytes"].get(rid):
+            yield f"{name}: {size} bytes on disk, catalog says {segment['bytes'].get(rid)}"
+
+
 def _check_segment(facts: SegmentFacts, size: int, segment: dict[str, Any], rid: str,
-                   rate: Fraction, timescale: int) -> Iterator[str]:
+                   rate: Fraction, timescale: int, offset: int = 0) -> Iterator[str]:
     if size != segment["bytes"].get(rid):
         yield f"{size} bytes on disk, catalog says {segment['bytes'].get(rid)}"
     if not facts.first_sync or _IDR not in facts.first_nal_types:
         yield (f"does not start with an IDR frame (sync flag {facts.first_sync}, "
                f"NAL types {list(facts.first_nal_types)})")
-    expected = Fraction(segment["start_frame"] * timescale) / rate
+    expected = Fraction(segment["start_frame"] * timescale) / rate + offset
     if facts.video_tfdt != expected:
         yield (f"video tfdt {facts.video_tfdt}, catalog start frame {segment['start_frame']} "
                f"means {float(expected):g}")

@@ -371,3 +371,19 @@ def test_encoding_path_points_at_the_indexer(packages: dict[str, Path], tmp_path
 
     with pytest.raises(IngestError, match="is an HLS package, which is indexed, not encoded"):
         load_input(write_clips(tmp_path, str(packages["ts"])))
+
+
+@pytest.mark.parametrize("kind", ["fmp4", "ts", "fmp4-bframes"])
+def test_sizzle_validate_checks_an_indexed_package(kind: str, packages: dict[str, Path], tmp_path: Path,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    from ingest.audit import audit_package
+
+    out = tmp_path / "pkg"
+    status, _, err = ingest(capsys, write_clips(tmp_path, str(packages[kind])), "--out", out)
+    assert status == 0, err
+    assert audit_package(out) == []
+    catalog = load(out)
+    catalog["segments"][1]["bytes"][catalog["renditions"][0]["id"]] += 1
+    (out / "catalog.json").write_bytes(orjson.dumps(catalog))
+    problems = audit_package(out)
+    assert len(problems) == 1 and "bytes on disk, catalog says" in problems[0], problems
