@@ -20,6 +20,8 @@ Who does what (data flows down the list):
   audio_package.py  AAC packets -> audio/ init.mp4 + sNNNNN.m4s on the grid, each read back, verified
   music.py     music beds: conform, level, encode; music/{id}/ s{k} + fade-out f{k} (grid.py)
   catalog.py   catalog.json (docs/catalog.md, schema 2); bandwidths from real sizes
+  hls_index.py  an existing HLS package (FFmpeg, Shaka Packager; fMP4 or TS) -> catalog.json only,
+               its media untouched (mpegts.py: a small read-only MPEG-TS PES/SPS/ADTS reader)
   build.py     orchestration and atomic output;  cli.py  `sizzle ingest SPEC --out DIR`
   audit.py / validate.py   `sizzle validate SPEC|DIR`: a spec before encoding, a package after
   synthetic.py / demo_spec.py   test media and the demo spec over ../shared/media
