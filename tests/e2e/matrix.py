@@ -4,10 +4,7 @@ compared with (frames and tones decoded with PyAV from the clip's own segments).
 from __future__ import annotations
 
 import functools
-import http.server
 import io
-import threading
-import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
@@ -16,6 +13,7 @@ import av
 import numpy as np
 
 from tests.conftest import REPO
+from tests.e2e.browser import serve_files
 
 PLAYER = Path(__file__).with_name("player")
 LIBRARIES = {
@@ -25,42 +23,14 @@ LIBRARIES = {
 THUMB = (9, 16)  # rows, columns of the luma thumbnail (block means)
 
 
-class _Static(http.server.BaseHTTPRequestHandler):
-    """/hls/ and /shaka/ serve the same page; player.js is that folder's library."""
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        parts = urllib.parse.urlsplit(self.path).path.strip("/").split("/")
-        files = {"": (PLAYER / "matrix.html", "text/html"),
-                 "matrix.js": (PLAYER / "matrix.js", "text/javascript")}
-        entry = None
-        if parts and parts[0] in LIBRARIES:
-            name = parts[1] if len(parts) > 1 else ""
-            library = (LIBRARIES[parts[0]], "text/javascript") if name == "player.js" else None
-            entry = files.get(name) or library
-        if entry is None:
-            self.send_error(404)
-            return
-        body = entry[0].read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Type", f"{entry[1]}; charset=utf-8")
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 def serve_pages() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Static)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    """/hls/ and /shaka/ serve the same page; player.js is that folder's library."""
+    files: dict[str, tuple[Path, str]] = {}
+    for name, library in LIBRARIES.items():
+        files[f"/{name}/"] = (PLAYER / "matrix.html", "text/html")
+        files[f"/{name}/matrix.js"] = (PLAYER / "matrix.js", "text/javascript")
+        files[f"/{name}/player.js"] = (library, "text/javascript")
+    yield from serve_files(files)
 
 
 def script(plan: dict[str, Any], heights: list[int]) -> dict[str, Any]:

@@ -11,7 +11,8 @@ import pytest
 from playwright.sync_api import sync_playwright
 
 from tests.conftest import LiveServer, music_cadences, start_server, stop, viewer_profiles
-from tests.e2e.test_hlsjs import CHROMIUM, CHROMIUM_ARGS, HLS_JS
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.test_hlsjs import HLS_JS
 
 pytestmark = pytest.mark.e2e
 

@@ -7,9 +7,7 @@ and the video element's playback quality in `window.sizzle`; the test polls it u
 """
 from __future__ import annotations
 
-import http.server
 import os
-import threading
 import urllib.parse
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -19,17 +17,13 @@ from playwright.sync_api import Browser, sync_playwright
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import REPO, LiveServer
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, serve_files
 from tests.e2e.reel import expected_frames, plan_of
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
 HLS_JS = REPO / "node_modules" / "hls.js" / "dist" / "hls.min.js"
 PLAYER = Path(__file__).with_name("player")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--autoplay-policy=no-user-gesture-required", "--disable-quic", "--no-first-run",
-]
 # Real time (~37 s a reel). At 2x headless Chromium still decodes every frame but drops some at
 # render and requestVideoFrameCallback misses many, so the presented-frame figures stop meaning
 # anything; SIZZLE_E2E_RATE=2 is there for a quick smoke run, not for CI.
@@ -37,39 +31,12 @@ RATE = float(os.environ.get("SIZZLE_E2E_RATE", "1"))
 MIN_SHARE = 0.95  # of the plan's frames that must reach the screen
 
 
-class _Static(http.server.BaseHTTPRequestHandler):
-    files = {"/": (PLAYER / "index.html", "text/html; charset=utf-8"),
-             "/harness.js": (PLAYER / "harness.js", "text/javascript; charset=utf-8"),
-             "/hls.min.js": (HLS_JS, "text/javascript; charset=utf-8")}
-
-    def do_GET(self) -> None:  # noqa: N802 (http.server's naming)
-        entry = self.files.get(urllib.parse.urlsplit(self.path).path)
-        if entry is None:
-            self.send_error(404)
-            return
-        body = entry[0].read_bytes()
-        self.send_response(200)
-        self.send_header("Content-Type", entry[1])
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("Cache-Control", "no-store")
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture(scope="module")
 def page_origin() -> Iterator[str]:
     """The harness page's own origin: same host as the edge, another port (a different origin)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Static)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield from serve_files({"/": (PLAYER / "index.html", "text/html"),
+                            "/harness.js": (PLAYER / "harness.js", "text/javascript"),
+                            "/hls.min.js": (HLS_JS, "text/javascript")})
 
 
 @pytest.fixture(scope="module")

@@ -25,17 +25,11 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import BED_TONE_HZ, LiveServer
 from tests.e2e import matrix
+from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
 from tests.e2e.reel import expected_frames, plan_of
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--autoplay-policy=no-user-gesture-required", "--disable-quic", "--no-first-run",
-    "--disable-background-timer-throttling", "--disable-renderer-backgrounding",
-    "--disable-backgrounding-occluded-windows",
-]
 PLAYERS = ("hls", "shaka")
 VIEWERS = 5
 PAGES_AT_ONCE = 4  # 2 cores: five at once made Shaka drop ~5% of frames and stall at switches
