@@ -10,6 +10,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -18,6 +21,23 @@ CHROMIUM_ARGS = [
     "--disable-backgrounding-occluded-windows",
 ]
 Files = Mapping[str, tuple[Path, str]]  # URL path -> (file, Content-Type)
+
+
+def launch(*libraries: Path) -> Iterator[Browser]:
+    """Headless Chromium for a module's tests; skips them when Chromium or a player library
+    (node_modules, from `npm ci`) is missing."""
+    if not CHROMIUM.exists():
+        pytest.skip(f"no Chromium at {CHROMIUM}")
+    missing = [str(p) for p in libraries if not p.exists()]
+    if missing:
+        pytest.skip(f"player libraries not installed (npm ci): {missing}")
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
+                                              args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
 
 
 def serve_files(files: Files) -> Iterator[str]:

@@ -13,11 +13,11 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import REPO, LiveServer
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS, serve_files
+from tests.e2e.browser import launch, serve_files
 from tests.e2e.reel import expected_frames, plan_of
 
 pytestmark = pytest.mark.e2e
@@ -41,17 +41,7 @@ def page_origin() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    if not HLS_JS.exists():
-        pytest.skip(f"hls.js not installed at {HLS_JS} (npm install)")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from launch(HLS_JS)
 
 
 def play(browser: Browser, page_origin: str, master: str, plan: dict[str, Any],

@@ -20,12 +20,12 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.conftest import BED_TONE_HZ, LiveServer
 from tests.e2e import matrix
-from tests.e2e.browser import CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.browser import launch
 from tests.e2e.reel import expected_frames, plan_of
 
 pytestmark = pytest.mark.e2e
@@ -48,18 +48,7 @@ def page_origin() -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
-    if not CHROMIUM.exists():
-        pytest.skip(f"no Chromium at {CHROMIUM}")
-    missing = [str(p) for p in matrix.LIBRARIES.values() if not p.exists()]
-    if missing:
-        pytest.skip(f"player libraries not installed (npm ci): {missing}")
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), headless=True,
-                                              args=CHROMIUM_ARGS)
-        try:
-            yield chromium
-        finally:
-            chromium.close()
+    yield from launch(*matrix.LIBRARIES.values())
 
 
 def _titles_of(plan: dict[str, Any]) -> tuple[str, ...]:
