@@ -19,20 +19,22 @@ import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ingest.audio_package import AUDIO_ID, PackagedAudio, package_audio
 from ingest.catalog import CATALOG_NAME, build_catalog, write_catalog
-from ingest.encode import Progress, encode_plan
 from ingest.errors import IngestError
 from ingest.inputs import load_input
-from ingest.loudness import Levelled, spread
-from ingest.music import MUSIC_DIR, PackagedBed, build_bed
-from ingest.package import package_rendition
+from ingest.package import PackagedRendition, package_rendition
 from ingest.plan import Plan, PlannedBed, make_plan
-from ingest.preencoded import copy_blockers, remux
+from ingest.preencoded import stream_copy
 from ingest.probe import MusicInfo, SourceInfo, probe, probe_music
 from ingest.spec import Spec
+
+if TYPE_CHECKING:  # the encode path's modules (numpy & co.) load only when it runs
+    from ingest.audio_package import PackagedAudio
+    from ingest.encode import Progress
+    from ingest.loudness import Levelled
+    from ingest.music import PackagedBed
 
 _WORK = ".encode"  # scratch sub-folder of the staging folder for the whole fragmented MP4s
 
@@ -53,23 +55,34 @@ def build_package(spec_path: Path, out_dir: Path, *, progress: Progress | None =
     plan = make_plan(spec, probe_sources(spec), probe_beds(spec))
     out_dir = Path(out_dir).absolute()
     _check_destination(out_dir)
-    blockers = copy_blockers(plan, spec.mega_asset) if spec.mega_asset is not None else None
     with _staging(out_dir) as staging:
-        work = staging / _WORK
-        work.mkdir()
         audio: PackagedAudio | None = None
-        if spec.mega_asset is not None and not blockers:
-            plan = dataclasses.replace(plan, renditions=plan.renditions[:1])
-            top = plan.renditions[0]
-            copied = remux(plan, spec.mega_asset, work / f"{top.id}.mp4")
-            packaged = [package_rendition(copied, staging / top.id, plan, top, video_only=False)]
-            if report is not None:
-                report(f"stream copy: {spec.mega_asset.name} packaged as {top.id} without "
-                       "re-encoding (audio as delivered)")
-        else:
+        packaged: list[PackagedRendition] = []
+        blockers: list[str] = []
+        if spec.mega_asset is not None:
+            # One pass: remux, keyframe checks and split into the package together; a file that
+            # turns out not to be copyable leaves only a partial folder to drop.
+            copy_plan = dataclasses.replace(plan, renditions=plan.renditions[:1])
+            top = copy_plan.renditions[0]
+            copied, blockers = stream_copy(copy_plan, spec.mega_asset, staging / top.id)
+            if copied is not None:
+                plan = copy_plan
+                packaged = [copied]
+                if report is not None:
+                    report(f"stream copy: {spec.mega_asset.name} packaged as {top.id} without "
+                           "re-encoding (audio as delivered)")
+            else:
+                shutil.rmtree(staging / top.id, ignore_errors=True)
+        if not packaged:
+            from ingest.audio_package import AUDIO_ID, package_audio
+            from ingest.encode import encode_plan
+            from ingest.loudness import spread
+
             if blockers and report is not None:
                 report(f"re-encoding {spec.mega_asset.name if spec.mega_asset else ''}: "
                        f"{'; '.join(blockers)}")
+            work = staging / _WORK
+            work.mkdir()
             levels: list[Levelled] = []
             media = encode_plan(plan, work, progress, on_level=levels.append)
             if report is not None:
@@ -77,7 +90,7 @@ def build_package(spec_path: Path, out_dir: Path, *, progress: Progress | None =
             packaged = [package_rendition(media.video[r.id], staging / r.id, plan, r)
                         for r in plan.renditions]
             audio = package_audio(media.audio_init, media.audio, staging / AUDIO_ID, plan)
-        shutil.rmtree(work)
+            shutil.rmtree(work)
         beds = [_bed(bed, plan, staging, report) for bed in plan.music]
         catalog = build_catalog(plan, packaged, audio, beds)
         write_catalog(catalog, staging)
@@ -110,6 +123,8 @@ def plan_spec(spec_path: Path, media_map: Path | None = None) -> Plan:
 
 def _bed(bed: PlannedBed, plan: Plan, staging: Path,
          report: Callable[[str], None] | None) -> PackagedBed:
+    from ingest.music import MUSIC_DIR, build_bed
+
     packaged = build_bed(bed, plan, staging / MUSIC_DIR / bed.id)
     if report is not None:
         figures = packaged.levelled

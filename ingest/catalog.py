@@ -16,16 +16,17 @@ import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from ingest.audio_package import PackagedAudio
-from ingest.music import FADE_NAME, PackagedBed
-from ingest.music import SEGMENT_NAME as BED_SEGMENT_NAME
 from ingest.package import INIT_NAME, SEGMENT_NAME, PackagedRendition, PackagingError
 from ingest.plan import AUDIO_CHANNELS, AUDIO_RATE, Plan
 from manifests.render import bandwidth, target_duration
+
+if TYPE_CHECKING:  # their modules load numpy & co.: only where there is audio or music to encode
+    from ingest.audio_package import PackagedAudio
+    from ingest.music import PackagedBed
 
 SCHEMA = 2
 CATALOG_NAME = "catalog.json"
@@ -124,6 +125,9 @@ def _audio_rendition(audio: PackagedAudio, plan: Plan, durations: list[float]) -
 
 
 def _bed(bed: PackagedBed) -> dict[str, Any]:
+    from ingest.music import FADE_NAME
+    from ingest.music import SEGMENT_NAME as BED_SEGMENT_NAME
+
     return {
         "id": bed.bed.id,
         "name": bed.bed.spec.name,

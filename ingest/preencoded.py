@@ -15,10 +15,16 @@ segments), and the audio exactly as delivered, muxed into it (no loudness normal
 separate audio rendition; catalog schema 2 without `audio_renditions`). Otherwise the file is
 conformed and encoded into the full (demuxed) ladder like any source, and the blockers are
 reported. Music beds ("music") are built either way: they do not depend on the video.
+
+`stream_copy` makes one pass over the file: the header checks first, then the remux, which also
+collects the keyframes and B-frame evidence `copy_blockers` needs, and whose output is split into
+init + segments as the muxer writes it (no intermediate file); a file that turns out not to be
+copyable is reported exactly as `copy_blockers` would, and its partial output dropped.
 """
 from __future__ import annotations
 
 import dataclasses
+import math
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -26,6 +32,7 @@ from typing import Any
 import av
 
 from ingest.errors import IngestError
+from ingest.package import BoxStream, PackagedRendition, PackagingError, Splitter
 from ingest.plan import Plan
 from ingest.spec import Spec, parse_spec
 
@@ -33,6 +40,7 @@ MOVFLAGS = "cmaf+frag_keyframe+empty_moov+default_base_moof"
 _KEYS = {"asset_id", "mega_asset", "titles", "clips", "frame_rate", "segment_frames", "renditions",
          "max_renditions", "loudness_lufs", "language", "music"}
 _MAX_LISTED = 5
+_BUFFER = 1 << 20  # bytes per write from the muxer to the splitter
 
 
 def parse_mega_spec(raw: dict[str, Any], path: Path) -> Spec:
@@ -67,46 +75,161 @@ def parse_mega_spec(raw: dict[str, Any], path: Path) -> Spec:
 
 def copy_blockers(plan: Plan, path: Path) -> list[str]:
     """Why the file cannot be packaged by stream copy; [] when it can."""
-    blockers: list[str] = []
-    top = plan.renditions[0]
-    try:
-        container = av.open(str(path))
-    except (av.error.FFmpegError, OSError) as exc:
-        raise IngestError(f"cannot open Mega Asset {path}: {exc}") from None
-    with container:
+    with _open(path) as container:
+        blockers = _format_blockers(plan, container)
         video = container.streams.video[0]
-        ctx = video.codec_context
-        if ctx.name != "h264":
-            blockers.append(f"video codec is {ctx.name}, not H.264")
-        if ctx.pix_fmt != "yuv420p":
-            blockers.append(f"pixel format is {ctx.pix_fmt}, not yuv420p")
-        if (ctx.width, ctx.height) != (top.width, top.height):
-            blockers.append(f"picture is {ctx.width}x{ctx.height}, rendition {top.id} is "
-                            f"{top.width}x{top.height}")
-        audio = container.streams.audio[0] if container.streams.audio else None
-        if audio is None:
-            blockers.append("no audio stream")
-        else:
-            actx = audio.codec_context
-            channels = actx.layout.nb_channels if actx.layout else 0
-            if (actx.name, actx.sample_rate, channels) != ("aac", 48000, 2):
-                blockers.append(f"audio is {actx.name} {actx.sample_rate} Hz {channels} ch, "
-                                "not AAC 48 kHz stereo")
-        time_base = video.time_base
-        assert time_base is not None
+        assert video.time_base is not None
+        time_base = Fraction(video.time_base.numerator, video.time_base.denominator)
         keys: set[int] = set()
         reordered = False
-        origin = plan.clips[0].source.origin
         for packet in container.demux(video):
             if packet.pts is None or packet.dts is None:
                 continue
             if packet.pts != packet.dts:
                 reordered = True
             if packet.is_keyframe:
-                keys.add(round((packet.pts * time_base - origin) * plan.frame_rate))
-        if reordered:
-            blockers.append("the video has B-frames (pts != dts): tfdt would not be presentation "
-                            "time")
+                keys.add(_frame_of(plan, packet.pts, time_base))
+    return blockers + _layout_blockers(plan, keys, reordered)
+
+
+def stream_copy(plan: Plan, path: Path, folder: Path) -> tuple[PackagedRendition | None, list[str]]:
+    """Package the file by stream copy into folder as plan's top rendition, in one pass.
+
+    Returns (the packaged rendition, []) or, when the file cannot be stream-copied, (None, the
+    blockers; folder may hold a partial package for the caller to remove). The format checks come
+    first (no media read); the keyframe checks (`copy_blockers`) are made while remuxing, and the
+    muxer's fragmented MP4 is split into init + segments as it is written
+    (`package.Splitter`): the file is read once and the package written once, with no
+    intermediate file. The result is the same as `remux` followed by `package_rendition`.
+    """
+    top = plan.renditions[0]
+    with _open(path) as container:
+        blockers = _format_blockers(plan, container)
+        if blockers:
+            return None, blockers
+        splitter = Splitter(folder, plan, f"{top.id} (stream copy of {path.name})",
+                            background=True)
+        try:
+            sink = BoxStream(splitter)
+            try:
+                keys, reordered = _remux(plan, container, sink)
+                sink.close()
+            except Exception as exc:
+                cause = sink.error or exc  # PyAV wraps what failed inside the file object
+                if not isinstance(cause, av.error.FFmpegError | PackagingError):
+                    raise cause from None  # e.g. OSError writing the package
+                blockers = copy_blockers(plan, path)  # why the copy failed, if the file says so
+                if blockers:
+                    return None, blockers
+                raise cause from None
+            blockers = _layout_blockers(plan, keys, reordered)
+            if blockers:
+                return None, blockers
+            return splitter.finish(top, video_only=False), []
+        finally:
+            splitter.close()
+
+
+def remux(plan: Plan, path: Path, out: Path) -> Path:
+    """Copy the clips' span of the file into one fragmented MP4 starting at time 0."""
+    with _open(path) as container:
+        _remux(plan, container, str(out))
+    return out
+
+
+def _remux(plan: Plan, src: av.container.InputContainer,
+           target: str | BoxStream) -> tuple[set[int], bool]:
+    """Remux the clips' span of src into target; (keyframe frames of the file, B-frames seen).
+
+    Every packet's time is compared in its stream's own ticks (integers, no Fractions): a packet
+    at time t = pts * time_base is copied when start - half a frame <= t < end - half a frame.
+    """
+    first = plan.clips[0]
+    start_s = first.source_start + first.source.origin
+    end_s = start_s + Fraction(plan.total_frames) / plan.frame_rate
+    half_frame = 1 / (2 * plan.frame_rate)
+    vin, ain = src.streams.video[0], src.streams.audio[0]
+    assert vin.time_base is not None
+    video_base = Fraction(vin.time_base.numerator, vin.time_base.denominator)
+    keys: set[int] = set()
+    reordered = False
+    with av.open(target, "w", format="mp4", options={"movflags": MOVFLAGS},
+                 buffer_size=_BUFFER) as dst:
+        vout = dst.add_stream_from_template(vin)
+        aout = dst.add_stream_from_template(ain)
+        # stream index -> (output stream, first tick copied, first tick not copied, shift)
+        bounds: dict[int, tuple[av.stream.Stream, int, int, int]] = {}
+        for stream, copy in ((vin, vout), (ain, aout)):
+            tb = stream.time_base
+            assert tb is not None
+            base = Fraction(tb.numerator, tb.denominator)
+            bounds[stream.index] = (copy, math.ceil((start_s - half_frame) / base),
+                                    math.ceil((end_s - half_frame) / base), int(start_s / base))
+        video_index = vin.index
+        mux = dst.mux_one
+        for packet in src.demux(vin, ain):
+            pts, dts = packet.pts, packet.dts
+            if pts is None or dts is None:
+                continue
+            index = packet.stream_index
+            if index == video_index:
+                if pts != dts:
+                    reordered = True
+                if packet.is_keyframe:
+                    keys.add(_frame_of(plan, pts, video_base))
+            out, low, high, shift = bounds[index]
+            if pts < low or pts >= high or pts < shift:
+                continue
+            packet.pts = pts - shift
+            packet.dts = dts - shift
+            packet.stream = out
+            mux(packet)
+    return keys, reordered
+
+
+def _open(path: Path) -> av.container.InputContainer:
+    try:
+        return av.open(str(path))
+    except (av.error.FFmpegError, OSError) as exc:
+        raise IngestError(f"cannot open Mega Asset {path}: {exc}") from None
+
+
+def _frame_of(plan: Plan, pts: int, time_base: Fraction) -> int:
+    """The Mega Asset frame (from the first clip's source origin) of a video timestamp."""
+    return round((pts * time_base - plan.clips[0].source.origin) * plan.frame_rate)
+
+
+def _format_blockers(plan: Plan, container: av.container.InputContainer) -> list[str]:
+    """Blockers seen in the stream headers alone: codecs, picture size, audio format."""
+    blockers: list[str] = []
+    top = plan.renditions[0]
+    video = container.streams.video[0]
+    ctx = video.codec_context
+    if ctx.name != "h264":
+        blockers.append(f"video codec is {ctx.name}, not H.264")
+    if ctx.pix_fmt != "yuv420p":
+        blockers.append(f"pixel format is {ctx.pix_fmt}, not yuv420p")
+    if (ctx.width, ctx.height) != (top.width, top.height):
+        blockers.append(f"picture is {ctx.width}x{ctx.height}, rendition {top.id} is "
+                        f"{top.width}x{top.height}")
+    audio = container.streams.audio[0] if container.streams.audio else None
+    if audio is None:
+        blockers.append("no audio stream")
+    else:
+        actx = audio.codec_context
+        channels = actx.layout.nb_channels if actx.layout else 0
+        if (actx.name, actx.sample_rate, channels) != ("aac", 48000, 2):
+            blockers.append(f"audio is {actx.name} {actx.sample_rate} Hz {channels} ch, "
+                            "not AAC 48 kHz stereo")
+    return blockers
+
+
+def _layout_blockers(plan: Plan, keys: set[int], reordered: bool) -> list[str]:
+    """Blockers from the video timing: B-frames, clips not back to back, boundaries off keyframes."""
+    blockers: list[str] = []
+    if reordered:
+        blockers.append("the video has B-frames (pts != dts): tfdt would not be presentation "
+                        "time")
     position: Fraction | None = None
     for clip in plan.clips:
         if position is not None and clip.source_start != position:
@@ -123,33 +246,6 @@ def copy_blockers(plan: Plan, path: Path) -> list[str]:
         blockers.append(f"{len(off_key)} segment boundaries are not keyframes: "
                         f"{', '.join(off_key[:_MAX_LISTED])}{more}")
     return blockers
-
-
-def remux(plan: Plan, path: Path, out: Path) -> Path:
-    """Copy the clips' span of the file into one fragmented MP4 starting at time 0."""
-    first = plan.clips[0]
-    start_s = first.source_start + first.source.origin
-    end_s = start_s + Fraction(plan.total_frames) / plan.frame_rate
-    half_frame = 1 / (2 * plan.frame_rate)
-    with av.open(str(path)) as src, \
-            av.open(str(out), "w", format="mp4", options={"movflags": MOVFLAGS}) as dst:
-        vin, ain = src.streams.video[0], src.streams.audio[0]
-        vout = dst.add_stream_from_template(vin)
-        aout = dst.add_stream_from_template(ain)
-        for packet in src.demux(vin, ain):
-            if packet.pts is None or packet.dts is None or packet.time_base is None:
-                continue
-            time = packet.pts * packet.time_base
-            if time < start_s - half_frame or time >= end_s - half_frame:
-                continue
-            shift = int(start_s / packet.time_base)
-            packet.pts -= shift
-            packet.dts -= shift
-            if packet.pts < 0:
-                continue
-            packet.stream = vout if packet.stream.type == "video" else aout
-            dst.mux(packet)
-    return out
 
 
 def _clock(seconds: Fraction) -> str:

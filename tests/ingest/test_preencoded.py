@@ -1,7 +1,10 @@
 """Pre-encoded Mega Assets: stream copy when every boundary is a keyframe, else re-encode and say why."""
 from __future__ import annotations
 
+import dataclasses
+import errno
 import io
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -9,9 +12,13 @@ import av
 import orjson
 import pytest
 
+from ingest import package
 from ingest.build import build_package, plan_spec
 from ingest.encode import MOVFLAGS
-from ingest.preencoded import copy_blockers
+from ingest.errors import IngestError
+from ingest.package import BoxStream, Splitter, package_rendition
+from ingest.plan import Plan
+from ingest.preencoded import copy_blockers, remux, stream_copy
 from ingest.synthetic import write_music
 from ingest.validate import validate
 from tests.ingest.media_checks import span_bytes
@@ -126,3 +133,71 @@ def test_more_keyframes_than_segments(mega: tuple[Path, dict[str, Any]], tmp_pat
     data = (out / "360p" / f"s{two['index']:05d}.m4s").read_bytes()
     assert data.count(b"moof") == 2
     assert validate(out) == []
+
+
+def _copy_plan(spec_path: Path) -> Plan:
+    plan = plan_spec(spec_path)
+    return dataclasses.replace(plan, renditions=plan.renditions[:1])
+
+
+def _files(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def test_one_pass_stream_copy_matches_remux_then_split(mega: tuple[Path, dict[str, Any]],
+                                                      tmp_path: Path) -> None:
+    """stream_copy (remux, keyframe checks and split in one pass, no intermediate file) gives the
+    same files and the same description as the two-pass remux + package_rendition."""
+    source, spec = mega
+    plan = _copy_plan(write(tmp_path, spec))
+    top = plan.renditions[0]
+    whole = remux(plan, source, tmp_path / "whole.mp4")
+    two_pass = package_rendition(whole, tmp_path / "two", plan, top, video_only=False)
+    one_pass, blockers = stream_copy(plan, source, tmp_path / "one")
+    assert blockers == [] and one_pass == two_pass
+    assert _files(tmp_path / "one") == _files(tmp_path / "two")
+    # any chunking of the muxer's writes cuts the same boxes
+    for chunk in (1, 7, 4096, 1 << 20):
+        splitter = Splitter(tmp_path / f"c{chunk}", plan, "chunked", background=chunk == 7)
+        sink = BoxStream(splitter)
+        data = whole.read_bytes()
+        for at in range(0, len(data), chunk):
+            sink.write(data[at:at + chunk])
+        sink.close()
+        assert splitter.finish(top, video_only=False) == two_pass
+        assert _files(tmp_path / f"c{chunk}") == _files(tmp_path / "two")
+
+
+def test_stream_copy_of_b_frame_footage_reports_blockers(media_dir: Path, tmp_path: Path) -> None:
+    spec = {"asset_id": "bloom", "mega_asset": str(media_dir / "flower.mp4"), "segment_frames": 90,
+            "titles": [{"id": "flower", "name": "Bloom"}],
+            "clips": [{"title": "flower", "start": 0, "frames": 90},
+                      {"title": "flower", "start": "00:00:03:00", "frames": 40}]}
+    plan = _copy_plan(write(tmp_path, spec))
+    copied, blockers = stream_copy(plan, media_dir / "flower.mp4", tmp_path / "out")
+    assert copied is None
+    assert blockers == copy_blockers(plan, media_dir / "flower.mp4")
+    assert any("B-frames" in b for b in blockers), blockers
+
+
+def test_write_failure_during_stream_copy_leaves_nothing(mega: tuple[Path, dict[str, Any]],
+                                                         tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """A disk-full error in the segment writer thread surfaces as the one-line output error (not
+    PyAV's callback error), and no partial package or staging folder is left behind."""
+    _, spec = mega
+    real = package._write_all
+    calls: list[int] = []
+
+    def full(fd: int, pieces: list[bytes]) -> None:
+        calls.append(fd)
+        if len(calls) == 3:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        real(fd, pieces)
+
+    monkeypatch.setattr(package, "_write_all", full)
+    out = tmp_path / "out" / "pkg"
+    with pytest.raises(IngestError, match=r"cannot write output .*No space left on device"):
+        build_package(write(tmp_path, spec), out)
+    assert not out.exists() and list(out.parent.iterdir()) == []
+    assert [t.name for t in threading.enumerate() if t.name == "segment-writer"] == []
