@@ -34,7 +34,7 @@ import av
 import m3u8
 import orjson
 
-from ingest import boxes, mpegts
+from ingest import boxes
 from ingest.errors import IngestError
 from ingest.preencoded import parse_mega_spec
 from ingest.spec import Spec
@@ -367,6 +367,8 @@ def _first_vcl(sample: bytes, nal_length: int) -> int | None:
 
 
 def _scan_ts(root: Path, variant: _Variant) -> Rendition:
+    from ingest import mpegts  # numpy: only for TS packages, not on every `sizzle ingest` start
+
     where = _rel(variant.playlist, root)
     digest = hashlib.blake2b(digest_size=32)
     parsed: list[tuple[str, int, mpegts.TsSegment]] = []
