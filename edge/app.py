@@ -10,10 +10,9 @@ from aiohttp import web
 
 from edge import handlers
 from edge.catalogs import Catalogs
-from edge.errors import errors_middleware
 from edge.keys import ALL as KEYS
 from edge.metrics import create_metrics
-from edge.observe import observe_middleware
+from edge.observe import CORS_HEADERS, PREFLIGHT_HEADERS, edge_middleware
 from edge.profiles import MemoryProfiles, load_profiles
 from edge.reload import reload_on_sighup, watch_files
 from edge.settings import Settings
@@ -22,37 +21,16 @@ from manifests.token import Signer
 
 log = logging.getLogger("sizzle.edge")
 
-CORS_HEADERS = {
-    "Access-Control-Allow-Origin": "*",
-    "Access-Control-Expose-Headers": "Content-Length, Content-Range",
-}
-PREFLIGHT_HEADERS = {
-    **CORS_HEADERS,
-    "Access-Control-Allow-Methods": "GET, HEAD, OPTIONS",
-    "Access-Control-Allow-Headers": "Range",
-    "Access-Control-Max-Age": "86400",
-}
-
-
-@web.middleware
-async def cors_middleware(request: web.Request, handler: handlers.Handler) -> web.StreamResponse:
-    """Answer every CORS preflight here, before routing, so media and playlists all allow Range."""
-    if request.method == "OPTIONS":
-        return web.Response(status=204, headers=PREFLIGHT_HEADERS)
-    return await handler(request)
-
-
-async def _add_cors(request: web.Request, response: web.StreamResponse) -> None:
-    response.headers.update(CORS_HEADERS)
+__all__ = ["CORS_HEADERS", "PREFLIGHT_HEADERS", "create_app"]
 
 
 def create_app(settings: Settings) -> web.Application:
     metrics = create_metrics()
-    app = web.Application(middlewares=[observe_middleware(metrics, settings.access_log_sample),
-                                       cors_middleware, errors_middleware])
+    # one middleware does CORS (preflights, and the headers on every answer), JSON errors and the
+    # observation: see edge.observe.edge_middleware
+    app = web.Application(middlewares=[edge_middleware(metrics, settings.access_log_sample)])
     app[KEYS.settings] = settings
     app[KEYS.metrics] = metrics
-    app.on_response_prepare.append(_add_cors)
 
     async def resources(app: web.Application) -> AsyncIterator[None]:
         signer = Signer(dict(settings.signing_keys), settings.active_key)

@@ -27,14 +27,35 @@ def fail(status: int, code: str, detail: str) -> NoReturn:
 
 
 class _Fail(web.HTTPException):
+    """A JSON error a handler raised with fail(): it passes through the middlewares as is."""
+
     def __init__(self, status: int, code: str, detail: str) -> None:
         self.status_code = status
         super().__init__(text=orjson.dumps({"error": code, "detail": detail}).decode(),
                          content_type="application/json", headers={"Cache-Control": "no-store"})
 
 
+Failure = _Fail  # what fail() raises
+
+
+def as_json(exc: web.HTTPException) -> web.Response:
+    """A 4xx/5xx the router or aiohttp raised (not one of ours), as a JSON error that keeps the
+    Allow and Content-Range headers."""
+    headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Content-Range")}
+    response = json_error(exc.status, _CODES.get(exc.status, "error"), exc.reason)
+    response.headers.update(headers)
+    return response
+
+
+def internal_error(request: web.Request) -> web.Response:
+    """A bug, not bad input: log it (call from an except block), answer without leaking internals."""
+    log.exception("unhandled error on %s %s", request.method, request.path)
+    return json_error(500, "internal", "internal error")
+
+
 @web.middleware
 async def errors_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """The error handling alone (the app runs it inside edge.observe.edge_middleware)."""
     try:
         return await handler(request)
     except _Fail:
@@ -42,10 +63,6 @@ async def errors_middleware(request: web.Request, handler: Handler) -> web.Strea
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
-        headers = {k: v for k, v in exc.headers.items() if k in ("Allow", "Content-Range")}
-        response = json_error(exc.status, _CODES.get(exc.status, "error"), exc.reason)
-        response.headers.update(headers)
-        return response
-    except Exception:  # a bug, not bad input: log it, answer without leaking internals
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return json_error(500, "internal", "internal error")
+        return as_json(exc)
+    except Exception:
+        return internal_error(request)

@@ -4,12 +4,12 @@ from __future__ import annotations
 import asyncio
 import re
 import time
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Awaitable, Callable
+from typing import Awaitable, Callable, NamedTuple
 
 import orjson
 from aiohttp import web
+from multidict import MultiDict, MultiDictProxy, MultiMapping
 
 from edge.errors import fail
 from edge.keys import ALL as KEYS
@@ -17,6 +17,7 @@ from edge.media import MAX_FRAME, TIMED, RetimeError, read_retimed
 from edge.profiles import MemoryProfiles
 from edge.settings import TIMELINES, Settings
 from edge.state import REEL_MEMO, Loaded
+from manifests.cadence import Cadence
 from manifests.catalog import Catalog
 from manifests.planner import Plan, plan_reel, rank_titles
 from manifests.render import bed_segments, plan_document, render_master, render_variant
@@ -26,19 +27,37 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 PLAYLIST = "application/vnd.apple.mpegurl"
 PRIVATE = {"Cache-Control": "private, no-store"}
+PRIVATE_PLAYLIST = {**PRIVATE, "Content-Type": PLAYLIST}  # what content_type=PLAYLIST adds, in its place
 IMMUTABLE = {"Cache-Control": "public, max-age=31536000, immutable"}
+IMMUTABLE_PLAYLIST = {**IMMUTABLE, "Content-Type": PLAYLIST}
 USER = re.compile(r"[A-Za-z0-9._~@+\-]{1,128}")
 STATIC = Path(__file__).parent / "static"
 
 
-@dataclass(frozen=True, slots=True)
-class Planned:
+class Planned(NamedTuple):  # a tuple: built per request, and cheaper to build than a dataclass
     user: str
     loaded: Loaded
     plan: Plan
     token: str  # the signed plan, as variant URLs carry it
     cadence: str
     period: int
+
+
+_NO_QUERY: MultiMapping[str] = MultiDictProxy(MultiDict())
+_DEPTHS: dict[int, tuple[Cadence, int]] = {}  # id(cadence) -> (cadence, its depth)
+
+
+def _depth(cadence: Cadence) -> int:
+    """Cadence.depth, computed once per cadence object (it is a property that walks the slots).
+    The entry holds the cadence, so its id cannot be reused while the entry lives."""
+    found = _DEPTHS.get(id(cadence))
+    if found is not None and found[0] is cadence:
+        return found[1]
+    if len(_DEPTHS) >= 256:  # cadences are few per catalog; reloads make new ones
+        _DEPTHS.clear()
+    depth = cadence.depth
+    _DEPTHS[id(cadence)] = (cadence, depth)
+    return depth
 
 
 def rotation_period(settings: Settings, now: float) -> int:
@@ -51,43 +70,46 @@ async def _plan_for(request: web.Request) -> Planned:
     user = request.match_info["user"]
     if USER.fullmatch(user) is None:
         fail(400, "bad_user", "user ids are 1-128 characters from A-Z a-z 0-9 . _ ~ @ + -")
-    settings = request.app[KEYS.settings]
-    loaded = request.app[KEYS.catalogs].current
-    requested = request.query.get("cadence")
+    app = request.app
+    settings = app[KEYS.settings]
+    loaded = app[KEYS.catalogs].current
+    query = request.query if request.rel_url.raw_query_string else _NO_QUERY
+    requested = query.get("cadence")
     cadence = loaded.cadence(requested)
     if cadence is None:
         allowed = ", ".join(sorted(loaded.cadences.allowed))
         fail(400, "unknown_cadence", f"cadence {requested!r} is not offered; choose from: {allowed}")
-    continuous = _continuous(request, settings, loaded)
+    continuous = _continuous(query, settings, loaded)
     bed = loaded.bed_index(cadence)
     if bed is not None and not continuous:
         fail(400, "timeline_conflict", f"cadence {cadence.name!r} runs a music bed under the cuts, "
                                        "which needs timeline=continuous")
-    profile = await request.app[KEYS.profiles].get(user)
+    profile = await app[KEYS.profiles].get(user)
     period = rotation_period(settings, time.time())
     key: tuple[object, ...] = (user, cadence.name, period, continuous)
     if profile is not None:
         key += (profile.titles, profile.talent)
-    memo = loaded.reels.get(key)
+    reels = loaded.reels
+    memo = reels.get(key)
     if memo is not None:
         plan = Plan(loaded.catalog.version, memo[0], continuous, bed)
         return Planned(user, loaded, plan, memo[1], cadence.name, period)
     talent = frozenset(profile.talent) if profile else frozenset()
-    ranking = rank_titles(loaded.catalog, profile.titles if profile else (), cadence.depth, talent,
+    catalog = loaded.catalog
+    ranking = rank_titles(catalog, profile.titles if profile else (), _depth(cadence), talent,
                           settings.talent_lift)
-    plan = plan_reel(loaded.catalog, ranking, user, cadence, str(period), talent)
-    plan = Plan(plan.catalog_version, plan.clips, continuous, bed)
+    plan = plan_reel(catalog, ranking, user, cadence, str(period), talent, continuous=continuous, bed=bed)
     token = loaded.signer.sign(plan)
-    if len(loaded.reels) >= REEL_MEMO:
-        loaded.reels.popitem(last=False)
-    loaded.reels[key] = (plan.clips, token)
-    request.app[KEYS.metrics].plans.inc()
+    if len(reels) >= REEL_MEMO:
+        reels.popitem(last=False)
+    reels[key] = (plan.clips, token)
+    app[KEYS.metrics].plans.inc()
     return Planned(user, loaded, plan, token, cadence.name, period)
 
 
-def _continuous(request: web.Request, settings: Settings, loaded: Loaded) -> bool:
+def _continuous(query: MultiMapping[str], settings: Settings, loaded: Loaded) -> bool:
     """The timeline a request gets: ?timeline= when given, else the deployment's."""
-    asked = request.query.get("timeline")
+    asked = query.get("timeline")
     if asked is None or asked == "":
         return settings.timeline == "continuous" and loaded.index.retimable
     if asked not in TIMELINES:
@@ -101,7 +123,7 @@ def _continuous(request: web.Request, settings: Settings, loaded: Loaded) -> boo
 async def master(request: web.Request) -> web.Response:
     planned = await _plan_for(request)
     body = render_master(planned.loaded.index, planned.plan, f"../v/{planned.token}/")
-    return web.Response(body=body, content_type=PLAYLIST, headers=PRIVATE)
+    return web.Response(body=body, headers=PRIVATE_PLAYLIST)
 
 
 async def plan_json(request: web.Request) -> web.Response:
@@ -159,8 +181,7 @@ async def variant(request: web.Request) -> web.Response:
     rendition = request.match_info["rendition"]
     if loaded.index.playlist(rendition) is None:
         fail(404, "unknown_rendition", f"no rendition {rendition!r}")
-    return web.Response(body=render_variant(loaded.index, plan, rendition), content_type=PLAYLIST,
-                        headers=IMMUTABLE)
+    return web.Response(body=render_variant(loaded.index, plan, rendition), headers=IMMUTABLE_PLAYLIST)
 
 
 async def media(request: web.Request) -> web.StreamResponse:

@@ -34,6 +34,8 @@ def rank_titles(catalog: Catalog, preferred: Iterable[str], depth: int | None = 
     100 titles as on one of 5,000. Titles carrying a favourite talent move up `lift` places."""
     titles = catalog.titles
     limit = len(titles) if depth is None else min(depth, len(titles))
+    if isinstance(preferred, (tuple, list)) and not preferred and not (talent and lift):  # no profile
+        return list(range(limit))
     seen: set[int] = set()
     ranking: list[int] = []
     index_of = catalog.title_index
@@ -92,11 +94,15 @@ def fallback_lengths(wanted: int, lengths: Sequence[int]) -> tuple[int, ...]:
 
 
 def plan_reel(catalog: Catalog, ranking: Sequence[int], viewer: str, cadence: Cadence,
-              salt: str = "", talent: frozenset[str] = frozenset()) -> Plan:
+              salt: str = "", talent: frozenset[str] = frozenset(), *, continuous: bool = False,
+              bed: int | None = None) -> Plan:
     """Fill each cadence slot with an unused clip of the slot's title, preferring the slot's length
     (see fallback_lengths) and, within it, clips carrying a favourite talent; a title with nothing
-    left yields its slot to the next ranked title. A catalog too small gives a shorter reel."""
+    left yields its slot to the next ranked title. A catalog too small gives a shorter reel.
+    `continuous` and `bed` only go into the returned Plan (they do not change the clips)."""
+    # the draws of _Draw.below, inlined (a method call per slot showed in profiles): same sequence
     draw = _Draw(f"{catalog.version}\0{viewer}\0{cadence.name}\0{salt}".encode())
+    values, pos, counter, root = draw._values, 0, 0, draw._root
     by_length = catalog.by_length
     clip_talent = catalog.clip_talent
     lengths = catalog.lengths
@@ -107,11 +113,11 @@ def plan_reel(catalog: Catalog, ranking: Sequence[int], viewer: str, cadence: Ca
     for slot in cadence.slots:
         frames = slot.frames
         position = slot.rank - 1
-        free: list[int] = []
+        free: Sequence[int] = ()
         if position < count:  # fast path: the slot's own title has an unused clip of its length
             group = by_length[ranking[position]].get(frames)
             if group is not None:
-                free = [c for c in group if c not in used]
+                free = group if used.isdisjoint(group) else [c for c in group if c not in used]
         if not free:
             order = orders.get(frames)
             if order is None:
@@ -131,7 +137,17 @@ def plan_reel(catalog: Catalog, ranking: Sequence[int], viewer: str, cadence: Ca
             starred = [c for c in free if not clip_talent[c].isdisjoint(talent)]
             if starred:
                 free = starred
-        choice = free[draw.below(len(free))] if len(free) > 1 else free[0]
+        n = len(free)
+        if n > 1:
+            if pos == 16:
+                counter += 1
+                values = _WORDS.unpack(hashlib.blake2b(counter.to_bytes(8, "big"), key=root,
+                                                       digest_size=64).digest())
+                pos = 0
+            choice = free[values[pos] % n]
+            pos += 1
+        else:
+            choice = free[0]
         used.add(choice)
         reel.append(choice)
-    return Plan(catalog.version, tuple(reel))
+    return Plan(catalog.version, tuple(reel), continuous, bed)

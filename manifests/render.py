@@ -6,7 +6,8 @@ playlist header and each clip's `#EXTINF`/URI lines, so a variant is header + fr
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from array import array
+from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from manifests.catalog import Bed, Catalog, Rendition
@@ -54,6 +55,14 @@ class PlaylistIndex:
     # peak is the max of its clips' precomputed peaks (the per-request fast path).
     peak_by_clip: bool
     retimable: bool  # every rendition is fMP4, so a continuous timeline can be served
+    # Per-request fast paths, laid out so a request touches few cache lines of a large catalog.
+    # segment_frames: catalog.segments[n].frames per segment index.
+    segment_frames: tuple[int, ...] = field(default=(), repr=False, compare=False)  # per segment
+    # per clip, stats_width numbers in a row: its duration, then (peak bit/s, bits) per video
+    # rendition in `renditions` order, then the audio rendition's; empty (width 0) when the peak is
+    # not by clip or the bits could overflow a double's exact integers
+    clip_stats: array[float] = field(default_factory=lambda: array("d"), repr=False, compare=False)
+    stats_width: int = field(default=0, repr=False, compare=False)
 
     def playlist(self, rendition_id: str) -> RenditionIndex | None:
         if self.audio is not None and rendition_id == self.audio.rendition.id:
@@ -105,9 +114,11 @@ def _rendition_index(catalog: Catalog, rendition: Rendition, media_prefix: str) 
             rest = sum(durations[n] for n in clip.segments[:-1])
             timed_extinf[last] = f"#EXTINF:{format_duration(round(clip.duration - rest, 6))},\n"
     timed = []
+    tails: dict[bytes, bytes] = {}  # one object per distinct URI end (".m4s\n"): stays in cache
     for n in range(len(catalog.segments)):
         head, _, tail = timed_uri(rendition.segment_uri(n), 0).rpartition(".t0")
-        timed.append((f"{timed_extinf[n]}{media_prefix}{head}.t".encode(), f"{tail}\n".encode()))
+        end = f"{tail}\n".encode()
+        timed.append((f"{timed_extinf[n]}{media_prefix}{head}.t".encode(), tails.setdefault(end, end)))
     bits = tuple(s.bytes[rendition.id] * 8 for s in catalog.segments)
     clip_bits = tuple(sum(bits[n] for n in clip.segments) for clip in catalog.clips)
     clip_peak = tuple(max(bits[n] / durations[n] for n in clip.segments) for clip in catalog.clips)
@@ -134,8 +145,20 @@ def build_index(catalog: Catalog, media_prefix: str) -> PlaylistIndex:
     beds = tuple(_bed_index(catalog, bed, media_prefix) for bed in catalog.beds)
     shortest = min(s.duration for s in catalog.segments)
     retimable = all(r.container == "fmp4" for r in catalog.renditions + catalog.audio)
-    return PlaylistIndex(catalog, renditions, audio, beds,
-                         shortest >= 0.5 * catalog.target_duration - 1e-9, retimable)
+    peak_by_clip = shortest >= 0.5 * catalog.target_duration - 1e-9
+    entries = [*renditions.values(), *([audio] if audio is not None else [])]
+    stats: array[float] = array("d")
+    width = 0
+    # sums of bits as doubles are exact (as the ints they replace) below 2**53
+    if peak_by_clip and all(sum(e.clip_bits) < 2**53 for e in entries):
+        width = 1 + 2 * len(entries)
+        for c, clip in enumerate(catalog.clips):
+            stats.append(clip.duration)
+            for e in entries:
+                stats.append(e.clip_peak[c])
+                stats.append(e.clip_bits[c])
+    return PlaylistIndex(catalog, renditions, audio, beds, peak_by_clip, retimable,
+                         tuple(s.frames for s in catalog.segments), stats, width)
 
 
 def reel_segments(catalog: Catalog, plan: Plan) -> list[int]:
@@ -194,13 +217,17 @@ def render_variant(index: PlaylistIndex, plan: Plan, rendition_id: str) -> bytes
     parts = [entry.header]
     if plan.continuous:
         timed = entry.timed
-        segments = catalog.segments
+        frames = index.segment_frames or tuple(s.frames for s in catalog.segments)
+        clips = catalog.clips
+        append = parts.append
         frame = 0
         for clip in plan.clips:
-            for n in catalog.clips[clip].segments:
+            for n in clips[clip].segments:
                 head, tail = timed[n]
-                parts += (head, str(frame).encode(), tail)
-                frame += segments[n].frames
+                append(head)
+                append(b"%d" % frame)
+                append(tail)
+                frame += frames[n]
     else:
         previous = -1
         for clip in plan.clips:
@@ -224,8 +251,8 @@ def reel_bandwidth(index: PlaylistIndex, plan: Plan, entry: RenditionIndex,
     """(peak, average) of one rendition of a reel, by Apple's definitions (see bandwidth)."""
     clips = plan.clips
     if index.peak_by_clip:
-        peak = max([entry.clip_peak[c] for c in clips])
-        average = sum([entry.clip_bits[c] for c in clips]) / reel_seconds
+        peak = max(map(entry.clip_peak.__getitem__, clips))
+        average = sum(map(entry.clip_bits.__getitem__, clips)) / reel_seconds
         return math.ceil(peak), math.ceil(average)
     catalog = index.catalog
     segments = reel_segments(catalog, plan)
@@ -261,8 +288,22 @@ def render_master(index: PlaylistIndex, plan: Plan, variant_prefix: str) -> byte
     names, and BANDWIDTH / CODECS covering video and audio together."""
     if not plan.clips:
         raise ValueError("empty reel")
-    clips = index.catalog.clips
-    seconds = sum([clips[c].duration for c in plan.clips])
+    width = index.stats_width
+    stats = index.clip_stats
+    rows = [c * width for c in plan.clips] if width else []
+    if width:  # the same numbers as below, read from one row per clip (see PlaylistIndex)
+        seconds = sum([stats[r] for r in rows])
+    else:
+        clips = index.catalog.clips
+        seconds = sum([clips[c].duration for c in plan.clips])
+
+    def bandwidth_of(entry: RenditionIndex, k: int) -> tuple[int, int]:
+        """reel_bandwidth(index, plan, entry, seconds); k: the entry's place in a stats row."""
+        if not width:
+            return reel_bandwidth(index, plan, entry, seconds)
+        peak = max([stats[r + 1 + 2 * k] for r in rows])
+        return math.ceil(peak), math.ceil(sum([stats[r + 2 + 2 * k] for r in rows]) / seconds)
+
     parts = ["#EXTM3U\n#EXT-X-INDEPENDENT-SEGMENTS\n"]
     audio_peak = audio_average = 0
     audio_attrs = ""
@@ -272,14 +313,14 @@ def render_master(index: PlaylistIndex, plan: Plan, variant_prefix: str) -> byte
             audio_peak, audio_average = bed_bandwidth(index, plan)
             codecs = index.beds[plan.bed].bed.codecs
         else:
-            audio_peak, audio_average = reel_bandwidth(index, plan, index.audio, seconds)
+            audio_peak, audio_average = bandwidth_of(index.audio, len(index.renditions))
             codecs = index.audio.rendition.codecs
         audio_attrs = f',AUDIO="{AUDIO_GROUP}"'
         codecs = "," + codecs
     else:
         codecs = ""
-    for entry in index.renditions.values():
-        peak, average = reel_bandwidth(index, plan, entry, seconds)
+    for k, entry in enumerate(index.renditions.values()):
+        peak, average = bandwidth_of(entry, k)
         parts.append(f"#EXT-X-STREAM-INF:BANDWIDTH={peak + audio_peak},"
                      f"AVERAGE-BANDWIDTH={average + audio_average},"
                      f'CODECS="{entry.rendition.codecs}{codecs}",{entry.stream_inf}{audio_attrs}\n'
