@@ -2,7 +2,7 @@
 served as plain files, in the same run.
 
 One edge process (`edge.cli serve --workers 0`) on core 1, wrk on core 0 (one thread, 64
-connections), loadtest/wrk/media.lua cycling through every segment of a rendition in a shuffled
+connections), loadtest/wrk/paths.lua cycling through every segment of a rendition in a shuffled
 order. Scenarios, per rendition:
   plain   GET /sizzle/media/{version}/{rendition}/sNNNNN.m4s         (aiohttp FileResponse)
   timed   GET /sizzle/media/{version}/{rendition}/sNNNNN.tFRAME.m4s  (read + tfdt rewrite), the same
@@ -49,7 +49,7 @@ from benchmarks.side_by_side import (  # noqa: E402
 from ingest import boxes  # noqa: E402
 from loadtest.synthetic_catalog import make_catalog, write_package  # noqa: E402
 
-SCRIPT = ROOT / "loadtest" / "wrk" / "media.lua"
+SCRIPT = ROOT / "loadtest" / "wrk" / "paths.lua"
 SIZES = {"540p": 150_000, "360p": 60_000}  # mean bytes per 40-frame (1.33 s) segment
 
 

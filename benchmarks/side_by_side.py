@@ -200,7 +200,7 @@ http {{
             "master": (base, scripts / "master.lua", {}, pids["0"]),
             "master (gunicorn, 1 worker)": (f"http://127.0.0.1:{gunicorn_port}", scripts / "master.lua", {},
                                             pids["1"]),
-            "variant": (base, scripts / "variant.lua", paths_env, pids["0"]),
+            "variant": (base, scripts / "paths.lua", paths_env, pids["0"]),
             "plan.json": (base, scripts / "plan.lua", {}, pids["0"]),
             "aiohttp master-size": (f"http://127.0.0.1:{ceiling_port}/master", None, {}, ceiling.pid),
             "aiohttp variant-size": (f"http://127.0.0.1:{ceiling_port}/variant", None, {}, ceiling.pid),

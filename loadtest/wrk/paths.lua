@@ -1,15 +1,16 @@
--- wrk scenario: media segments, cycling through a file of segment paths (one per line, e.g.
--- /sizzle/media/VERSION/540p/s00012.m4s or .../s00012.t1200.m4s) named by SIZZLE_WRK_PATHS.
+-- wrk scenario: cycle through a file of request paths (one per line) named by SIZZLE_WRK_PATHS:
+-- variant playlists of many distinct reels (/sizzle/v/TOKEN/540p.m3u8, benchmarks/side_by_side.py)
+-- or media segments (/sizzle/media/VERSION/540p/s00012.m4s or .../s00012.t1200.m4s).
 -- When SIZZLE_WRK_SUMMARY names a file, done() writes "requests bytes duration_us" to it, so a
--- caller can compute MB/s of what was actually received. benchmarks/retime_serving.py drives it.
--- SIZZLE_WRK_PATHS=paths.txt wrk -t1 -c64 -d10s --latency -s loadtest/wrk/media.lua http://127.0.0.1:8080
+-- caller can compute MB/s of what was actually received (benchmarks/retime_serving.py).
+-- SIZZLE_WRK_PATHS=paths.txt wrk -t1 -c64 -d10s --latency -s loadtest/wrk/paths.lua http://127.0.0.1:8080
 local paths = {}
 local counter = 0
 
 init = function(args)
   local name = os.getenv("SIZZLE_WRK_PATHS")
   if not name then
-    error("set SIZZLE_WRK_PATHS to a file of media paths")
+    error("set SIZZLE_WRK_PATHS to a file of request paths")
   end
   for line in io.lines(name) do
     if #line > 0 then
