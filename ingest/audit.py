@@ -25,8 +25,7 @@ from typing import Any
 
 import orjson
 
-from ingest import boxes
-from ingest.audio_package import read_fragment
+from ingest import audio_package, boxes
 from ingest.grid import AAC_FRAME, AUDIO_RATE, first_frame_at, mega_asset_spans
 from ingest.package import (
     PackagingError,
@@ -132,16 +131,9 @@ def _audit_audio(folder: Path, rendition: dict[str, Any],
     """An audio-only rendition or bed: (index, grid span, duration, byte size) per segment."""
     if check_init:
         try:
-            moov = _moov((folder / rendition["init"]).read_bytes())
-            tracks = read_tracks(moov)
-            if len(tracks) != 1:
-                raise _Bad(f"{len(tracks)} tracks, want 1 (audio only)")
-            track = track_of(tracks, "soun")
-            if track.timescale != AUDIO_RATE:
-                raise _Bad(f"audio timescale {track.timescale}, want {AUDIO_RATE}")
-            if rendition["codecs"] != audio_codec_of(moov):
-                raise _Bad(f"catalog CODECS {rendition['codecs']!r} but esds says "
-                           f"{audio_codec_of(moov)!r}")
+            _, codec = audio_package.check_init((folder / rendition["init"]).read_bytes())
+            if rendition["codecs"] != codec:
+                raise _Bad(f"catalog CODECS {rendition['codecs']!r} but esds says {codec!r}")
         except (OSError, _Bad, boxes.BoxError, PackagingError, IndexError) as exc:
             yield f"{rendition['init']}: {_reason(exc)}"
             return
@@ -149,7 +141,7 @@ def _audit_audio(folder: Path, rendition: dict[str, Any],
         name = rendition[template].format(index=index)
         try:
             data = (folder / name).read_bytes()
-            tfdt, samples, ticks = read_fragment(data)
+            tfdt, samples, ticks = audio_package.read_fragment(data)
         except (OSError, boxes.BoxError, PackagingError, IndexError) as exc:
             yield f"{name}: {_reason(exc)}"
             continue
