@@ -37,7 +37,7 @@ import orjson
 from ingest import boxes
 from ingest.errors import IngestError
 from ingest.preencoded import parse_mega_spec
-from ingest.spec import Spec
+from ingest.spec import Spec, read_json
 from manifests.render import bandwidth, target_duration
 
 SCHEMA = 2
@@ -126,14 +126,7 @@ def index_package(spec_path: Path, out_dir: Path, playlist: Path | None = None,
 # --- the clip list -----------------------------------------------------------------------------
 
 def _load_clips(path: Path, playlist: Path | None) -> Spec:
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise IngestError(f"cannot read clip list {path}: {exc.strerror or exc}") from None
-    try:
-        raw = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise IngestError(f"clip list {path} is not valid JSON: {exc}") from None
+    raw = read_json(path, "clip list")
     if not isinstance(raw, dict):
         raise IngestError(f"{path.name}: want a JSON object")
     if playlist is not None:

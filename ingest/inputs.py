@@ -5,11 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import orjson
-
 from ingest.errors import IngestError
 from ingest.preencoded import parse_mega_spec
-from ingest.spec import Spec, parse_spec
+from ingest.spec import Spec, parse_spec, read_json
 from ingest.timeline import is_timeline, load_media_map, load_timeline, load_wrapper
 
 
@@ -18,14 +16,7 @@ def load_input(path: Path, media_map: Path | None = None) -> Spec:
     media = load_media_map(Path(media_map)) if media_map is not None else None
     if is_timeline(path):
         return load_timeline(path, media)
-    try:
-        data = path.read_bytes()
-    except OSError as exc:
-        raise IngestError(f"cannot read spec {path}: {exc.strerror or exc}") from None
-    try:
-        raw = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        raise IngestError(f"spec {path} is not valid JSON: {exc}") from None
+    raw = read_json(path, "spec")
     if isinstance(raw, dict) and "timeline" in raw:
         return load_wrapper(raw, path.resolve(), media)
     if isinstance(raw, dict) and "mega_asset" in raw:

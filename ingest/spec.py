@@ -31,6 +31,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from ingest.errors import IngestError
 
 DEFAULT_SEGMENT_FRAMES = 40
@@ -126,6 +128,18 @@ class Spec:
     mega_asset: Path | None = None  # a pre-encoded Mega Asset every title's clips come from
     language: str = DEFAULT_LANGUAGE  # BCP 47 tag of the audio rendition
     music: tuple[MusicSpec, ...] = ()  # music beds
+
+
+def read_json(path: Path, what: str) -> Any:
+    """A JSON input file (a spec, clip list, media map) as data; IngestError naming it otherwise."""
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise IngestError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise IngestError(f"{what} {path} is not valid JSON: {exc}") from None
 
 
 def parse_spec(raw: Any, path: Path) -> Spec:

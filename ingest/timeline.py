@@ -29,10 +29,8 @@ from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import orjson
-
 from ingest.errors import IngestError
-from ingest.spec import Spec, Start, parse_frame_rate, parse_spec
+from ingest.spec import Spec, Start, parse_frame_rate, parse_spec, read_json
 
 TIMELINE_SUFFIXES = (".edl", ".otio")
 _WRAPPER_KEYS = {"asset_id", "timeline", "media", "timeline_rate"}
@@ -60,12 +58,7 @@ def is_timeline(path: Path) -> bool:
 
 def load_media_map(path: Path) -> dict[str, str]:
     """A media map file: {reel or file name: path}; relative paths made absolute from its folder."""
-    try:
-        raw = orjson.loads(path.read_bytes())
-    except OSError as exc:
-        raise IngestError(f"cannot read media map {path}: {exc.strerror or exc}") from None
-    except orjson.JSONDecodeError as exc:
-        raise IngestError(f"media map {path} is not valid JSON: {exc}") from None
+    raw = read_json(path, "media map")
     return _media(raw, path.parent.resolve(), f"media map {path.name}")
 
 
