@@ -183,97 +183,66 @@ _TFHD_PAYLOAD = tuple(8 + sum(width for flag, width in ((0x01, 8), (0x02, 4), (0
 Patch = tuple[struct.Struct, int, int]  # (field, absolute offset, new value)
 
 
-def _children(data: bytearray, start: int, end: int) -> list[tuple[bytes, int, int]] | None:
-    """(type, payload offset, payload end) of the boxes tiling data[start:end] exactly, or None at a
-    to-the-end size (0) or anything truncated or overrunning."""
+def _children(data: bytearray, start: int, end: int) -> list[tuple[bytes, int, int]]:
+    """(type, payload offset, payload end) of the boxes tiling data[start:end] (a size of 0 runs to
+    the end, as ISO-BMFF allows); RetimeError on anything truncated or overrunning."""
     found = []
     pos = start
     while pos < end:
         if end - pos < 8:
-            return None
+            raise RetimeError(f"truncated box header at offset {pos}")
         size, kind = _HEAD.unpack_from(data, pos)
         header = 8
         if size == 1:
             if end - pos < 16:
-                return None
+                raise RetimeError(f"truncated 64-bit box header at offset {pos}")
             size = _U64.unpack_from(data, pos + 8)[0]
             header = 16
+        elif size == 0:
+            size = end - pos
         if size < header or size > end - pos:
-            return None
+            raise RetimeError(f"box {kind!r} at offset {pos} has bad size {size}")
         found.append((kind, pos + header, pos + size))
         pos += size
     return found
 
 
-def _patches(data: bytearray, deltas: Mapping[int, int]) -> list[Patch] | None:
-    """The tfdt writes `retime` makes, found by a direct walk of moof/traf headers, or None when
-    the file is anything but plainly well formed (a to-the-end size, truncation, a missing box, an
-    unknown track, a short field, an overflow): the generic walk then decides, so what `retime`
-    answers, errors included, never depends on which walk ran."""
-    top = _children(data, 0, len(data))
-    if top is None:
-        return None
+def retime(data: bytearray, deltas: Mapping[int, int]) -> None:
+    """Add deltas[track id] to the tfdt of every track fragment of every moof, in place. A direct
+    walk of the moof/traf headers (no generic box objects: this runs per request) that finds and
+    checks every field before it writes any, so a RetimeError leaves `data` as it was."""
     patches: list[Patch] = []
-    for kind, payload, end in top:
+    for kind, payload, end in _children(data, 0, len(data)):
         if kind != b"moof":
             continue
-        moof = _children(data, payload, end)
-        if moof is None:
-            return None
-        for child, start, stop in moof:
+        for child, start, stop in _children(data, payload, end):
             if child != b"traf":
                 continue
-            traf = _children(data, start, stop)
-            if traf is None:
-                return None
             tfhd = tfdt = None
-            for box in traf:  # the first of each, as boxes.find takes
+            for box in _children(data, start, stop):  # the first of each
                 if box[0] == b"tfhd" and tfhd is None:
                     tfhd = box
                 elif box[0] == b"tfdt" and tfdt is None:
                     tfdt = box
             if tfhd is None or tfdt is None:
-                return None
+                raise RetimeError("track fragment without tfhd/tfdt")
             _, at, limit = tfhd
             if limit - at < 8 or limit - at < _TFHD_PAYLOAD[data[at + 3] & 0x3F]:
-                return None  # fields past the box's end: let the generic reader judge
-            delta = deltas.get(_U32.unpack_from(data, at + 4)[0])
+                raise RetimeError(f"tfhd at offset {at} is shorter than its flags say")
+            track = _U32.unpack_from(data, at + 4)[0]
+            delta = deltas.get(track)
             if delta is None:
-                return None
+                raise RetimeError(f"track {track} is not in the initialisation segment")
             _, at, limit = tfdt
-            if limit - at < 4:
-                return None
-            field = _U64 if data[at] == 1 else _U32
+            field = _U64 if limit - at >= 1 and data[at] == 1 else _U32
             if limit - at < 4 + field.size:
-                return None
+                raise RetimeError(f"tfdt at offset {at} is too short")
             value = max(0, field.unpack_from(data, at + 4)[0] + delta)
             if field is _U32 and value >= 1 << 32:
-                return None
+                raise RetimeError(f"tfdt version 0 cannot hold {value}")
             patches.append((field, at + 4, value))
-    return patches
-
-
-def retime(data: bytearray, deltas: Mapping[int, int]) -> None:
-    """Add deltas[track id] to the tfdt of every track fragment of every moof, in place."""
-    patches = _patches(data, deltas)
-    if patches is not None:
-        for field, offset, value in patches:
-            field.pack_into(data, offset, value)
-        return
-    try:
-        for moof in boxes.find_all(data, None, "moof"):
-            for traf in boxes.find_all(data, moof, "traf"):
-                tfhd = boxes.find(data, traf, "tfhd")
-                tfdt = boxes.find(data, traf, "tfdt")
-                if tfhd is None or tfdt is None:
-                    raise RetimeError("track fragment without tfhd/tfdt")
-                track = boxes.read_tfhd(data, tfhd).track_id
-                if track not in deltas:
-                    raise RetimeError(f"track {track} is not in the initialisation segment")
-                _, value = boxes.read_tfdt(data, tfdt)
-                boxes.set_tfdt(data, tfdt, max(0, value + deltas[track]))
-    except (boxes.BoxError, IndexError) as exc:
-        raise RetimeError(str(exc)) from None
+    for field, offset, value in patches:
+        field.pack_into(data, offset, value)
 
 
 def read_file(path: Path) -> bytearray:
