@@ -248,6 +248,17 @@ def _relative(path: str, where: str) -> str:
     return path
 
 
+def _template(obj: Any, key: str, where: str) -> str:
+    """A segment file name template (str.format with {index}) whose names are package-relative."""
+    template: str = _need(obj, key, str, where)
+    try:
+        first = template.format(index=0)
+    except (KeyError, IndexError, ValueError):
+        raise CatalogError(f"{where}.{key}: want a str.format template using {{index}}") from None
+    _relative(first, f"{where}.{key}")
+    return template
+
+
 def _rendition(r: Any, where: str, segment_count: int, kind: str) -> Rendition:
     container = r.get("container", "fmp4") if isinstance(r, Mapping) else "fmp4"
     if container not in CONTAINERS:
@@ -263,12 +274,7 @@ def _rendition(r: Any, where: str, segment_count: int, kind: str) -> Rendition:
             raise CatalogError(f"{where}.segment_uris: want one path per segment ({segment_count})")
         uris = tuple(_relative(u, f"{where}.segment_uris") for u in listed)
     else:
-        template = _need(r, "segment_template", str, where)
-        try:
-            _relative(template.format(index=0), f"{where}.segment_template")
-        except (KeyError, IndexError, ValueError):
-            raise CatalogError(f"{where}.segment_template: want a str.format template "
-                               "using {index}") from None
+        template = _template(r, "segment_template", where)
     if kind == "audio":
         return Rendition(id=_need(r, "id", str, where), width=0, height=0, frame_rate=0.0,
                          codecs=_need(r, "codecs", str, where), init=init, segment_template=template,
@@ -298,14 +304,7 @@ def _bed(b: Any, index: int) -> Bed:
         fades.append(_need(s, "fade_bytes", int, at))
     if not durations:
         raise CatalogError(f"{where}.segments: empty")
-    templates = []
-    for key in ("segment_template", "fade_template"):
-        template = _need(b, key, str, where)
-        try:
-            _relative(template.format(index=0), f"{where}.{key}")
-        except (KeyError, IndexError, ValueError):
-            raise CatalogError(f"{where}.{key}: want a str.format template using {{index}}") from None
-        templates.append(template)
+    templates = [_template(b, key, where) for key in ("segment_template", "fade_template")]
     return Bed(index, _need(b, "id", str, where), _need(b, "name", str, where), str(b.get("credit", "")),
                _need(b, "codecs", str, where), _need(b, "channels", int, where),
                _relative(_need(b, "init", str, where), f"{where}.init"), templates[0], templates[1],
